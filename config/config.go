@@ -1,0 +1,162 @@
+// Package config holds iohub's typed configuration: every key of PROTOCOL.md's
+// "Running iohub" table, its default, loading from file / flags / IOHUB_* environment
+// and validation with errors that name the key.
+package config
+
+import "time"
+
+// Config is the whole iohub configuration. Field comments give the config key and default.
+type Config struct {
+	// Listen is the HTTP address (key listen, default ":3000").
+	Listen string `mapstructure:"listen"`
+	// Dev turns on dev mode (key dev, default false).
+	Dev bool `mapstructure:"dev"`
+	// ShutdownTimeout bounds graceful shutdown (key shutdown_timeout, default 10s).
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// Namespaces are the chat namespaces (key namespaces, default ["/", "/chat"]).
+	Namespaces []string `mapstructure:"namespaces"`
+	// NamespacePattern adds dynamic namespaces matching a regular expression (key namespace_pattern).
+	NamespacePattern string `mapstructure:"namespace_pattern"`
+
+	CORS     CORS     `mapstructure:"cors"`
+	SocketIO SocketIO `mapstructure:"socketio"`
+	Auth     Auth     `mapstructure:"auth"`
+	Rooms    Rooms    `mapstructure:"rooms"`
+	Limits   Limits   `mapstructure:"limits"`
+	History  History  `mapstructure:"history"`
+	Presence Presence `mapstructure:"presence"`
+	Store    Store    `mapstructure:"store"`
+	Redis    Redis    `mapstructure:"redis"`
+	API      API      `mapstructure:"api"`
+	Log      Log      `mapstructure:"log"`
+}
+
+// CORS configures browser origins.
+type CORS struct {
+	// Origins are the allowed browser origins (key cors.origins, default []). Dev mode allows any.
+	Origins []string `mapstructure:"origins"`
+}
+
+// SocketIO configures the Socket.IO engine.
+type SocketIO struct {
+	// AllowEIO3 accepts Engine.IO 3 clients (key socketio.allow_eio3, default true).
+	AllowEIO3 bool `mapstructure:"allow_eio3"`
+	// PingInterval (key socketio.ping_interval, default 25s).
+	PingInterval time.Duration `mapstructure:"ping_interval"`
+	// PingTimeout (key socketio.ping_timeout, default 20s).
+	PingTimeout time.Duration `mapstructure:"ping_timeout"`
+	// MaxHTTPBufferSize is the largest packet in bytes (key socketio.max_http_buffer_size, default 1000000).
+	MaxHTTPBufferSize int64 `mapstructure:"max_http_buffer_size"`
+}
+
+// Auth configures token verification.
+type Auth struct {
+	JWT JWT `mapstructure:"jwt"`
+}
+
+// JWT configures accepted tokens.
+type JWT struct {
+	// Secret is the HS256 secret (key auth.jwt.secret).
+	Secret string `mapstructure:"secret"`
+	// PublicKeyFile is a PEM RSA or EC public key (key auth.jwt.public_key_file).
+	PublicKeyFile string `mapstructure:"public_key_file"`
+	// JWKSURL is a JWKS endpoint (key auth.jwt.jwks_url).
+	JWKSURL string `mapstructure:"jwks_url"`
+	// Algorithms allowed; empty means derived from the configured keys (key auth.jwt.algorithms).
+	Algorithms []string `mapstructure:"algorithms"`
+	// Issuer, when set, must equal the iss claim (key auth.jwt.issuer).
+	Issuer string `mapstructure:"issuer"`
+	// Audience, when set, must be in the aud claim (key auth.jwt.audience).
+	Audience string `mapstructure:"audience"`
+	// Leeway for exp/nbf (key auth.jwt.leeway, default 30s).
+	Leeway time.Duration `mapstructure:"leeway"`
+}
+
+// Rooms configures room access.
+type Rooms struct {
+	// DefaultPolicy is "open" or "closed" for tokens without a rooms claim (key rooms.default_policy, default open).
+	DefaultPolicy string `mapstructure:"default_policy"`
+}
+
+// Limits bounds what clients may do.
+type Limits struct {
+	// MaxMessageLength in code points (key limits.max_message_length, default 4000).
+	MaxMessageLength int `mapstructure:"max_message_length"`
+	// MessagesPerSecond per user per node (key limits.messages_per_second, default 20).
+	MessagesPerSecond float64 `mapstructure:"messages_per_second"`
+	// MessageBurst (key limits.message_burst, default 40).
+	MessageBurst int `mapstructure:"message_burst"`
+	// MaxRoomsPerSocket (key limits.max_rooms_per_socket, default 100).
+	MaxRoomsPerSocket int `mapstructure:"max_rooms_per_socket"`
+	// MaxConnectionsPerIP, 0 = unlimited (key limits.max_connections_per_ip, default 0).
+	MaxConnectionsPerIP int `mapstructure:"max_connections_per_ip"`
+}
+
+// History configures join_room history.
+type History struct {
+	// DefaultLimit is the history size in join_room (key history.default_limit, default 50).
+	DefaultLimit int `mapstructure:"default_limit"`
+}
+
+// Presence configures room_users.
+type Presence struct {
+	// RoomUsersInterval coalesces room_users per room (key presence.room_users_interval, default 1s).
+	RoomUsersInterval time.Duration `mapstructure:"room_users_interval"`
+	// MaxListedUsers caps every users list (key presence.max_listed_users, default 500).
+	MaxListedUsers int `mapstructure:"max_listed_users"`
+}
+
+// Store configures the message store.
+type Store struct {
+	// Driver is bolt, redis or memory (key store.driver, default bolt; redis when redis.url is set).
+	Driver string `mapstructure:"driver"`
+	// Path is the bolt data directory (key store.path, default ./data).
+	Path string `mapstructure:"path"`
+}
+
+// Redis configures cluster mode.
+type Redis struct {
+	// URL turns on cluster mode (key redis.url).
+	URL string `mapstructure:"url"`
+	// KeyPrefix prefixes every key and channel (key redis.key_prefix, default iohub).
+	KeyPrefix string `mapstructure:"key_prefix"`
+	// Sharded uses Redis 7 sharded pub/sub (key redis.sharded, default false).
+	Sharded bool `mapstructure:"sharded"`
+}
+
+// API configures the HTTP API.
+type API struct {
+	// Keys are the accepted bearer keys (key api.keys, default []; comma-separated in IOHUB_API_KEYS).
+	Keys []string `mapstructure:"keys"`
+}
+
+// Log configures structured logs.
+type Log struct {
+	// Level is debug, info, warn or error (key log.level, default info).
+	Level string `mapstructure:"level"`
+	// Format is json or text (key log.format, default json).
+	Format string `mapstructure:"format"`
+}
+
+// Default returns the configuration iohub runs with when nothing is configured.
+func Default() Config {
+	return Config{
+		Listen:          ":3000",
+		ShutdownTimeout: 10 * time.Second,
+		Namespaces:      []string{"/", "/chat"},
+		SocketIO: SocketIO{
+			AllowEIO3:         true,
+			PingInterval:      25 * time.Second,
+			PingTimeout:       20 * time.Second,
+			MaxHTTPBufferSize: 1_000_000,
+		},
+		Auth:     Auth{JWT: JWT{Leeway: 30 * time.Second}},
+		Rooms:    Rooms{DefaultPolicy: "open"},
+		Limits:   Limits{MaxMessageLength: 4000, MessagesPerSecond: 20, MessageBurst: 40, MaxRoomsPerSocket: 100},
+		History:  History{DefaultLimit: 50},
+		Presence: Presence{RoomUsersInterval: time.Second, MaxListedUsers: 500},
+		Store:    Store{Driver: "bolt", Path: "./data"},
+		Redis:    Redis{KeyPrefix: "iohub"},
+		Log:      Log{Level: "info", Format: "json"},
+	}
+}
