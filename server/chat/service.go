@@ -1,0 +1,442 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Broadcaster delivers server events to the sockets in a room, on every node.
+type Broadcaster interface {
+	// Emit sends event with payload to every socket in room except the socket whose id is
+	// opts.ExceptSocket (when set). Volatile events may be dropped under pressure.
+	Emit(room RoomRef, event string, payload any, opts EmitOptions)
+}
+
+// EmitOptions modify one Broadcaster.Emit.
+type EmitOptions struct {
+	ExceptSocket string
+	Volatile     bool
+}
+
+// Conn is the Socket.IO socket a Session speaks for.
+type Conn interface {
+	// ID is the socket id; the socket is always in the room of that name.
+	ID() string
+	// Join and Leave change the socket's Socket.IO room membership (local to its node).
+	Join(room string)
+	Leave(room string)
+}
+
+// Principal is the authenticated user behind a socket.
+type Principal struct {
+	User
+	// CanJoin reports whether the user may join (and read) a room.
+	CanJoin func(room string) bool
+}
+
+// Options are the Service's limits; see config for the keys and defaults.
+type Options struct {
+	MaxMessageLength    int
+	MessagesPerSecond   float64
+	MessageBurst        int
+	MaxRoomsPerSocket   int
+	DefaultHistoryLimit int
+	RoomUsersInterval   time.Duration
+	MaxListedUsers      int
+	// TypingEvery and TypingBurst throttle typing:true per socket (defaults 300ms and 3).
+	TypingEvery time.Duration
+	TypingBurst int
+	Logger      *slog.Logger
+}
+
+// Service implements the chat protocol over a Store, a Presence and a Broadcaster.
+// It is safe for concurrent use; per-socket state lives in Sessions.
+type Service struct {
+	store    Store
+	presence Presence
+	out      Broadcaster
+	opts     Options
+	log      *slog.Logger
+	limits   *userLimits
+	users    *roomUsersCoalescer
+}
+
+// NewService builds a Service. Stop it with Close.
+func NewService(store Store, presence Presence, out Broadcaster, opts Options) *Service {
+	if opts.TypingEvery <= 0 {
+		opts.TypingEvery = 300 * time.Millisecond
+	}
+	if opts.TypingBurst <= 0 {
+		opts.TypingBurst = 3
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Service{
+		store:    store,
+		presence: presence,
+		out:      out,
+		opts:     opts,
+		log:      opts.Logger,
+		limits:   newUserLimits(rate.Limit(opts.MessagesPerSecond), opts.MessageBurst),
+	}
+	s.users = newRoomUsersCoalescer(opts.RoomUsersInterval, s.sendRoomUsers)
+	return s
+}
+
+// Close stops pending room_users timers.
+func (s *Service) Close() { s.users.close() }
+
+// Store is the message store the service writes to.
+func (s *Service) Store() Store { return s.store }
+
+// Session is one socket's view of the protocol. Its methods must be called one at a time,
+// in the order the socket's events arrived (the Socket.IO library's per-socket queue does
+// that); Close must be the last call.
+type Session struct {
+	svc    *Service
+	conn   Conn
+	ns     string
+	who    Principal
+	rooms  map[string]bool // joined rooms; the value says whether the socket is typing there
+	typing *rate.Limiter
+	send   *rate.Limiter
+	closed bool
+}
+
+// Open starts the session of a socket that just connected to namespace ns: the socket
+// joins the user's personal room.
+func (s *Service) Open(ns string, conn Conn, who Principal) *Session {
+	conn.Join(PersonalRoomPrefix + who.UserID)
+	return &Session{
+		svc:    s,
+		conn:   conn,
+		ns:     ns,
+		who:    who,
+		rooms:  make(map[string]bool),
+		typing: rate.NewLimiter(rate.Every(s.opts.TypingEvery), s.opts.TypingBurst),
+		send:   s.limits.acquire(who.UserID),
+	}
+}
+
+// User is the session's user.
+func (ss *Session) User() User { return ss.who.User }
+
+func (ss *Session) ref(room string) RoomRef { return RoomRef{Namespace: ss.ns, Room: room} }
+
+// Join handles join_room.
+func (ss *Session) Join(ctx context.Context, req JoinRequest) (JoinReply, error) {
+	if err := req.Validate(); err != nil {
+		return JoinReply{}, err
+	}
+	if err := ss.mayJoin(req.RoomID); err != nil {
+		return JoinReply{}, err
+	}
+	if _, joined := ss.rooms[req.RoomID]; !joined {
+		if len(ss.rooms) >= ss.svc.opts.MaxRoomsPerSocket {
+			return JoinReply{}, Errorf(CodeForbidden, "a socket may join at most %d rooms", ss.svc.opts.MaxRoomsPerSocket)
+		}
+		if err := ss.enter(ctx, req.RoomID); err != nil {
+			return JoinReply{}, err
+		}
+	}
+	limit := ss.svc.opts.DefaultHistoryLimit
+	if req.HistoryLimit != nil {
+		limit = *req.HistoryLimit
+	}
+	return ss.svc.joinReply(ctx, ss.ref(req.RoomID), ss.who.UserID, limit)
+}
+
+func (ss *Session) mayJoin(room string) error {
+	if !ss.who.CanJoin(room) {
+		return Errorf(CodeForbidden, "you may not join room %q", room)
+	}
+	return nil
+}
+
+// enter joins the socket to the room and announces the user when it is their first socket there.
+func (ss *Session) enter(ctx context.Context, room string) error {
+	ref := ss.ref(room)
+	first, err := ss.svc.presence.Add(ctx, ref, ss.who.User, ss.conn.ID())
+	if err != nil {
+		return fmt.Errorf("presence add %s%s: %w", ref.Namespace, room, err)
+	}
+	ss.conn.Join(room)
+	ss.rooms[room] = false
+	if first {
+		ss.svc.out.Emit(ref, EventUserJoined, ss.userEvent(room), EmitOptions{ExceptSocket: ss.conn.ID()})
+		ss.svc.users.changed(ref)
+	}
+	return nil
+}
+
+func (s *Service) joinReply(ctx context.Context, ref RoomRef, userID string, limit int) (JoinReply, error) {
+	users, count, err := s.presence.Users(ctx, ref, s.opts.MaxListedUsers)
+	if err != nil {
+		return JoinReply{}, fmt.Errorf("presence users: %w", err)
+	}
+	history := []Message{}
+	if limit > 0 {
+		if history, _, err = s.store.History(ctx, ref, "", limit); err != nil {
+			return JoinReply{}, fmt.Errorf("history: %w", err)
+		}
+	}
+	cursor, unread, err := s.store.ReadState(ctx, ref, userID)
+	if err != nil {
+		return JoinReply{}, fmt.Errorf("read state: %w", err)
+	}
+	return JoinReply{
+		Success: true, RoomID: ref.Room, Users: nonNil(users), Count: count,
+		History: nonNil(history), LastReadMessageID: optional(cursor), UnreadCount: unread,
+	}, nil
+}
+
+// Leave handles leave_room; leaving a room that was not joined succeeds.
+func (ss *Session) Leave(ctx context.Context, req RoomRequest) (RoomReply, error) {
+	if err := req.Validate(); err != nil {
+		return RoomReply{}, err
+	}
+	if _, joined := ss.rooms[req.RoomID]; joined {
+		if err := ss.exit(ctx, req.RoomID); err != nil {
+			return RoomReply{}, err
+		}
+	}
+	return RoomReply{Success: true, RoomID: req.RoomID}, nil
+}
+
+// exit takes the socket out of the room: it stops typing there and announces the user's
+// departure when this was their last socket in the room.
+func (ss *Session) exit(ctx context.Context, room string) error {
+	ref := ss.ref(room)
+	if ss.rooms[room] {
+		ss.svc.out.Emit(ref, EventUserTyping, ss.typingEvent(room, false), EmitOptions{ExceptSocket: ss.conn.ID(), Volatile: true})
+	}
+	delete(ss.rooms, room)
+	ss.conn.Leave(room)
+	last, err := ss.svc.presence.Remove(ctx, ref, ss.who.UserID, ss.conn.ID())
+	if err != nil {
+		return fmt.Errorf("presence remove %s%s: %w", ref.Namespace, room, err)
+	}
+	if last {
+		ss.svc.UserGone(ref, ss.who.User)
+	}
+	return nil
+}
+
+// UserGone announces that user has no socket left in the room: user_left, then a coalesced
+// room_users. Cluster presence calls it for users of a node that died.
+func (s *Service) UserGone(ref RoomRef, user User) {
+	s.out.Emit(ref, EventUserLeft, UserEvent{RoomID: ref.Room, UserID: user.UserID, UserName: user.UserName}, EmitOptions{})
+	s.users.changed(ref)
+}
+
+// Close ends the session (the socket is disconnecting): it leaves every room as leave_room
+// would. Errors are logged, not returned: the socket is gone either way.
+func (ss *Session) Close(ctx context.Context) {
+	if ss.closed {
+		return
+	}
+	ss.closed = true
+	for room := range ss.rooms {
+		if err := ss.exit(ctx, room); err != nil {
+			ss.svc.log.Error("leaving room on disconnect", "room", room, "user", ss.who.UserID, "err", err)
+		}
+	}
+	ss.svc.limits.release(ss.who.UserID)
+}
+
+// Send handles send_message.
+func (ss *Session) Send(ctx context.Context, req SendRequest) (SendReply, error) {
+	if err := req.Validate(ss.svc.opts.MaxMessageLength); err != nil {
+		return SendReply{}, err
+	}
+	if _, joined := ss.rooms[req.RoomID]; !joined {
+		return SendReply{}, Errorf(CodeForbidden, "join room %q before sending to it", req.RoomID)
+	}
+	if !ss.send.Allow() {
+		return SendReply{}, Errorf(CodeRateLimited, "too many messages: at most %g per second", ss.svc.opts.MessagesPerSecond)
+	}
+	msg := Message{
+		RoomID: req.RoomID, UserID: ss.who.UserID, UserName: ss.who.UserName,
+		Content: req.Content, ReplyTo: req.ReplyTo, ClientMessageID: req.MessageID,
+	}
+	return ss.svc.post(ctx, ss.ref(req.RoomID), msg)
+}
+
+// Post stores a message from the HTTP API and broadcasts it; the content must be valid.
+func (s *Service) Post(ctx context.Context, ref RoomRef, msg Message) (Message, error) {
+	if err := ValidateContent(msg.Content, s.opts.MaxMessageLength); err != nil {
+		return Message{}, err
+	}
+	msg.RoomID = ref.Room
+	reply, err := s.post(ctx, ref, msg)
+	return reply.Message, err
+}
+
+// post stores msg, then (unless it is a retry of a stored one) tells the room.
+func (s *Service) post(ctx context.Context, ref RoomRef, msg Message) (SendReply, error) {
+	stored, duplicate, err := s.store.Append(ctx, ref, msg)
+	if errors.Is(err, ErrNotFound) {
+		return SendReply{}, Errorf(CodeNotFound, "replyTo %q is not a message of room %q", deref(msg.ReplyTo), ref.Room)
+	}
+	if err != nil {
+		return SendReply{}, fmt.Errorf("append to %s%s: %w", ref.Namespace, ref.Room, err)
+	}
+	if !duplicate {
+		s.out.Emit(ref, EventNewMessage, stored, EmitOptions{})
+	}
+	return SendReply{Success: true, Message: stored, SavedID: stored.ID}, nil
+}
+
+// History handles fetch_history.
+func (ss *Session) History(ctx context.Context, req HistoryRequest) (HistoryReply, error) {
+	if err := req.Validate(); err != nil {
+		return HistoryReply{}, err
+	}
+	if err := ss.mayJoin(req.RoomID); err != nil {
+		return HistoryReply{}, err
+	}
+	limit := 50
+	if req.Limit != nil {
+		limit = *req.Limit
+	}
+	msgs, more, err := ss.svc.store.History(ctx, ss.ref(req.RoomID), req.Before, limit)
+	if err != nil {
+		return HistoryReply{}, fmt.Errorf("history: %w", err)
+	}
+	return HistoryReply{Success: true, RoomID: req.RoomID, Messages: nonNil(msgs), HasMore: more}, nil
+}
+
+// Typing handles typing_start (typing == true) and typing_end. Throttled typing:true is
+// dropped silently and still succeeds.
+func (ss *Session) Typing(req RoomRequest, typing bool) (RoomReply, error) {
+	if err := req.Validate(); err != nil {
+		return RoomReply{}, err
+	}
+	if _, joined := ss.rooms[req.RoomID]; !joined {
+		return RoomReply{}, Errorf(CodeForbidden, "join room %q before typing in it", req.RoomID)
+	}
+	if !typing || ss.typing.Allow() {
+		ss.rooms[req.RoomID] = typing
+		ss.svc.out.Emit(ss.ref(req.RoomID), EventUserTyping, ss.typingEvent(req.RoomID, typing),
+			EmitOptions{ExceptSocket: ss.conn.ID(), Volatile: true})
+	}
+	return RoomReply{Success: true, RoomID: req.RoomID}, nil
+}
+
+// Read handles read_messages.
+func (ss *Session) Read(ctx context.Context, req ReadRequest) (ReadReply, error) {
+	if err := req.Validate(); err != nil {
+		return ReadReply{}, err
+	}
+	if err := ss.mayJoin(req.RoomID); err != nil {
+		return ReadReply{}, err
+	}
+	ref := ss.ref(req.RoomID)
+	cursor, unread, moved, err := ss.svc.store.MarkRead(ctx, ref, ss.who.UserID, req.MessageID)
+	if errors.Is(err, ErrNotFound) {
+		return ReadReply{}, Errorf(CodeNotFound, "message %q is not in room %q", req.MessageID, req.RoomID)
+	}
+	if err != nil {
+		return ReadReply{}, fmt.Errorf("mark read: %w", err)
+	}
+	if moved {
+		ss.svc.out.Emit(ref, EventMessagesRead, ReadEvent{
+			RoomID: req.RoomID, UserID: ss.who.UserID, UserName: ss.who.UserName,
+			MessageID: cursor, ReadAt: time.Now().UTC().Format(TimestampLayout),
+		}, EmitOptions{})
+	}
+	return ReadReply{Success: true, RoomID: req.RoomID, MessageID: cursor, UnreadCount: unread}, nil
+}
+
+// RoomUsers lists the users present in a room (HTTP API), capped at max_listed_users.
+func (s *Service) RoomUsers(ctx context.Context, ref RoomRef) ([]User, int, error) {
+	users, count, err := s.presence.Users(ctx, ref, s.opts.MaxListedUsers)
+	if err != nil {
+		return nil, 0, fmt.Errorf("presence users: %w", err)
+	}
+	return nonNil(users), count, nil
+}
+
+func (s *Service) sendRoomUsers(ref RoomRef) {
+	users, count, err := s.RoomUsers(context.Background(), ref)
+	if err != nil {
+		s.log.Error("room_users", "namespace", ref.Namespace, "room", ref.Room, "err", err)
+		return
+	}
+	s.out.Emit(ref, EventRoomUsers, RoomUsersEvent{RoomID: ref.Room, Users: users, Count: count}, EmitOptions{})
+}
+
+func (ss *Session) userEvent(room string) UserEvent {
+	return UserEvent{RoomID: room, UserID: ss.who.UserID, UserName: ss.who.UserName}
+}
+
+func (ss *Session) typingEvent(room string, typing bool) TypingEvent {
+	return TypingEvent{RoomID: room, UserID: ss.who.UserID, UserName: ss.who.UserName, Typing: typing}
+}
+
+// userLimits shares one send-rate limiter among a user's sockets on this node.
+type userLimits struct {
+	mu    sync.Mutex
+	every rate.Limit
+	burst int
+	users map[string]*userLimit
+}
+
+type userLimit struct {
+	lim  *rate.Limiter
+	refs int
+}
+
+func newUserLimits(every rate.Limit, burst int) *userLimits {
+	return &userLimits{every: every, burst: burst, users: make(map[string]*userLimit)}
+}
+
+func (l *userLimits) acquire(user string) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u := l.users[user]
+	if u == nil {
+		u = &userLimit{lim: rate.NewLimiter(l.every, l.burst)}
+		l.users[user] = u
+	}
+	u.refs++
+	return u.lim
+}
+
+func (l *userLimits) release(user string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if u := l.users[user]; u != nil {
+		if u.refs--; u.refs <= 0 {
+			delete(l.users, user)
+		}
+	}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

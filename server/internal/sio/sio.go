@@ -1,0 +1,321 @@
+// Package sio is the only iohub code that sees the Socket.IO library's untyped `...any`
+// arguments: it authenticates sockets, decodes each client event once into a typed request,
+// runs it on the socket's chat.Session in arrival order, and routes the reply to the ack
+// callback, to ack:<messageId>, or to the error event.
+package sio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/iohub/iohub/server/chat"
+)
+
+// handlerTimeout bounds one client event's work (store and presence calls).
+const handlerTimeout = 10 * time.Second
+
+// Observer is told what happens, for metrics. Every method must be cheap and safe for
+// concurrent use.
+type Observer interface {
+	EventIn(event string)
+	Replied(event string, code chat.Code) // code "" means success
+	AuthFailed(code string)
+	SocketsChanged(namespace string, delta int)
+}
+
+// Authenticate says who a connecting socket's user is, or why not (the error's code goes to
+// connect_error's data.code).
+type Authenticate func(s *socket.Socket) (chat.Principal, error)
+
+// Options configure Mount.
+type Options struct {
+	// Namespaces are the static chat namespaces; Pattern, when set, adds dynamic ones.
+	Namespaces []string
+	Pattern    *regexp.Regexp
+	Auth       Authenticate
+	// AuthCode maps an Auth error to the connect_error data.code.
+	AuthCode func(error) string
+	Observer Observer
+	Logger   *slog.Logger
+}
+
+// Hub connects the Socket.IO server to the chat service.
+type Hub struct {
+	io       *socket.Server
+	svc      *chat.Service
+	opts     Options
+	log      *slog.Logger
+	closing  atomic.Bool
+	inflight inflight
+}
+
+// New returns a Hub for io. Call Mount once the service exists (the service needs the
+// Hub as its Broadcaster).
+func New(io *socket.Server, opts Options) *Hub {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Hub{io: io, opts: opts, log: opts.Logger}
+}
+
+// Mount registers the chat namespaces and starts serving svc on them.
+func (h *Hub) Mount(svc *chat.Service) {
+	h.svc = svc
+	for _, name := range h.opts.Namespaces {
+		h.serve(h.io.Of(name, nil))
+	}
+	if h.opts.Pattern != nil {
+		h.serve(h.io.Of(h.opts.Pattern, nil))
+	}
+}
+
+func (h *Hub) serve(nsp socket.Namespace) {
+	nsp.Use(h.authenticate)
+	_ = nsp.On("connection", func(args ...any) {
+		if s, ok := firstSocket(args); ok {
+			h.connected(s)
+		}
+	})
+}
+
+func firstSocket(args []any) (*socket.Socket, bool) {
+	if len(args) == 0 {
+		return nil, false
+	}
+	s, ok := args[0].(*socket.Socket)
+	return s, ok
+}
+
+// authFailed is the connect_error message of every refused connection.
+const authFailed = "Authentication failed"
+
+func (h *Hub) authenticate(s *socket.Socket, next func(*socket.ExtendedError)) {
+	p, err := h.opts.Auth(s)
+	if err != nil {
+		code := h.opts.AuthCode(err)
+		h.opts.Observer.AuthFailed(code)
+		h.log.Debug("connection refused", "namespace", s.Nsp().Name(), "code", code, "err", err)
+		next(socket.NewExtendedError(authFailed, map[string]any{"code": code}))
+		return
+	}
+	s.SetData(&p)
+	next(nil)
+}
+
+// connected opens the socket's session and routes its events through the socket's
+// ordered task queue.
+func (h *Hub) connected(s *socket.Socket) {
+	p, ok := s.Data().(*chat.Principal)
+	if !ok {
+		s.Disconnect(true)
+		return
+	}
+	ns := s.Nsp().Name()
+	ss := h.svc.Open(ns, conn{s}, *p)
+	h.opts.Observer.SocketsChanged(ns, 1)
+	s.Use(func(event []any, _ func(error)) {
+		// Never calling next keeps the library from dispatching: iohub routes every event.
+		if h.closing.Load() {
+			return
+		}
+		h.enqueue(s, func() { h.dispatch(s, ss, event) })
+	})
+	_ = s.On("disconnecting", func(...any) {
+		h.enqueue(s, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), handlerTimeout)
+			defer cancel()
+			ss.Close(ctx)
+			h.opts.Observer.SocketsChanged(ns, -1)
+		})
+	})
+}
+
+// enqueue runs task on the socket's ordered queue and counts it as in flight until done.
+func (h *Hub) enqueue(s *socket.Socket, task func()) {
+	h.inflight.add()
+	s.Enqueue(func() {
+		defer h.inflight.done()
+		task()
+	})
+}
+
+// dispatch runs one client event and answers it.
+func (h *Hub) dispatch(s *socket.Socket, ss *chat.Session, event []any) {
+	name, args, ack := splitEvent(event)
+	h.opts.Observer.EventIn(name)
+	r, known := routes[name]
+	var payload any
+	if len(args) > 0 {
+		payload = args[0]
+	}
+	var (
+		reply any
+		err   error
+	)
+	if !known {
+		err = chat.Errorf(chat.CodeUnknownEvent, "unknown event %q", name)
+	} else {
+		reply, err = h.run(ss, name, r.handle, payload)
+	}
+	h.answer(s, name, r, payload, ack, reply, err)
+}
+
+// run calls the handler with a deadline, turning a panic into an internal error.
+func (h *Hub) run(ss *chat.Session, name string, fn handleFunc, payload any) (reply any, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), handlerTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in %s handler: %v", name, p)
+		}
+	}()
+	return fn(ctx, ss, payload)
+}
+
+// splitEvent takes a raw event apart: its name, its arguments and the ack callback when
+// the client passed one. A nameless event gets the name "".
+func splitEvent(event []any) (name string, args []any, ack socket.Ack) {
+	if len(event) == 0 {
+		return "", nil, nil
+	}
+	name, _ = event[0].(string)
+	args = event[1:]
+	if n := len(args); n > 0 {
+		if fn, ok := args[n-1].(socket.Ack); ok {
+			return name, args[:n-1], fn
+		}
+	}
+	return name, args, nil
+}
+
+// failure is the reply object of a failed call.
+type failure struct {
+	Success bool      `json:"success"`
+	Code    chat.Code `json:"code"`
+	Error   string    `json:"error"`
+}
+
+// errorEvent is the payload of the error event.
+type errorEvent struct {
+	Code    chat.Code `json:"code"`
+	Message string    `json:"message"`
+	Event   string    `json:"event"`
+}
+
+// answer routes a reply: to the ack callback when there is one; else to the route's
+// answer event (ack:<messageId>), its unacked success event, or the error event.
+func (h *Hub) answer(s *socket.Socket, name string, r route, payload any, ack socket.Ack, reply any, err error) {
+	var fail *chat.Error
+	if err != nil {
+		fail = chat.AsError(err)
+		if fail.Code == chat.CodeInternal {
+			h.log.Error("event failed", "event", name, "socket", string(s.Id()), "err", err)
+		}
+		reply = failure{Code: fail.Code, Error: fail.Message}
+		h.opts.Observer.Replied(name, fail.Code)
+	} else {
+		h.opts.Observer.Replied(name, "")
+	}
+	switch {
+	case ack != nil:
+		ack([]any{reply}, nil)
+	case r.answerTo != nil && r.answerTo(payload) != "":
+		_ = s.Emit(r.answerTo(payload), reply)
+	case fail != nil:
+		_ = s.Emit("error", errorEvent{Code: fail.Code, Message: fail.Message, Event: name})
+	case r.unacked != nil:
+		event, data := r.unacked(reply)
+		_ = s.Emit(event, data)
+	}
+}
+
+// Emit implements chat.Broadcaster on the Socket.IO server (and so on its adapter, which
+// reaches every node in a cluster).
+func (h *Hub) Emit(ref chat.RoomRef, event string, payload any, o chat.EmitOptions) {
+	op := h.io.Of(ref.Namespace, nil).To(socket.Room(ref.Room))
+	if o.ExceptSocket != "" {
+		op = op.Except(socket.Room(o.ExceptSocket))
+	}
+	if o.Volatile {
+		op = op.Volatile()
+	}
+	if err := op.Emit(event, payload); err != nil {
+		h.log.Error("broadcast failed", "event", event, "room", ref.Room, "err", err)
+	}
+}
+
+// Close stops taking client events, lets the events already queued finish, disconnects
+// every socket (clients reconnect elsewhere) and waits for their sessions to close.
+func (h *Hub) Close(ctx context.Context) error {
+	h.closing.Store(true)
+	if err := h.inflight.wait(ctx); err != nil {
+		return fmt.Errorf("waiting for in-flight events: %w", err)
+	}
+	h.io.Close(nil)
+	if err := h.inflight.wait(ctx); err != nil {
+		return fmt.Errorf("waiting for sessions to close: %w", err)
+	}
+	return nil
+}
+
+// conn adapts a library socket to chat.Conn.
+type conn struct{ s *socket.Socket }
+
+func (c conn) ID() string        { return string(c.s.Id()) }
+func (c conn) Join(room string)  { c.s.Join(socket.Room(room)) }
+func (c conn) Leave(room string) { c.s.Leave(socket.Room(room)) }
+
+// inflight counts queued and running tasks so Close can wait for them.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to zero while someone waits
+}
+
+func (f *inflight) add() {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n--; f.n == 0 && f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+}
+
+func (f *inflight) wait(ctx context.Context) error {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.mu.Unlock()
+		return nil
+	}
+	if f.idle == nil {
+		f.idle = make(chan struct{})
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return errors.Join(ctx.Err(), fmt.Errorf("%d tasks still running", f.count()))
+	}
+}
+
+func (f *inflight) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
