@@ -1,0 +1,222 @@
+'use strict';
+// PROTOCOL.md join_room / leave_room presence rules and the "Presence" fine print:
+// user_joined, user_left, room_users (coalesced per room), second sockets announce nothing,
+// max_listed_users cap with exact count.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./lib/harness');
+
+const INTERVAL = 1000; // presence.room_users_interval used by this file's server
+let server;
+before(async () => {
+  server = await h.startServer({ args: ['--presence.room_users_interval', '1s'] });
+});
+after(async () => { if (server) await server.stop(); });
+
+const sortedIds = (users) => users.map((u) => u.userId);
+
+/** Waits for a room_users of room whose list has exactly ids (sorted). */
+function waitUsers(socket, room, ids, ms = 4000) {
+  return h.waitFor(socket, 'room_users', (e) => e && e.roomId === room && e.count === ids.length
+    && JSON.stringify(sortedIds(e.users)) === JSON.stringify(ids), ms);
+}
+
+test('join_room: others get user_joined at once; everyone incl. the joiner gets room_users (sorted, count)', async (t) => {
+  const room = h.uniq('pj');
+  const ua = 'pa-' + h.uniq('x');
+  const ub = 'pb-' + h.uniq('x');
+  const a = await h.connect(t, server, { sub: ua, name: 'A' });
+  const b = await h.connect(t, server, { sub: ub, name: 'B' });
+  const aFirst = waitUsers(a, room, [ua]);
+  await h.join(a, room);
+  const ev = await aFirst;
+  assert.deepEqual(ev, { roomId: room, users: [{ userId: ua, userName: 'A' }], count: 1 });
+
+  const joinedAtA = h.waitFor(a, 'user_joined', (e) => e.roomId === room);
+  const usersAtA = waitUsers(a, room, [ua, ub]);
+  const usersAtB = waitUsers(b, room, [ua, ub]);
+  const noSelfJoin = h.expectNoEvent(b, 'user_joined', 800);
+  const t0 = Date.now();
+  const jb = await h.join(b, room);
+  assert.deepEqual(jb.users, [{ userId: ua, userName: 'A' }, { userId: ub, userName: 'B' }]);
+  assert.equal(jb.count, 2);
+  assert.deepEqual(await joinedAtA, { roomId: room, userId: ub, userName: 'B' });
+  assert.ok(Date.now() - t0 < INTERVAL, 'user_joined must not wait for the coalescing interval');
+  const ra = await usersAtA;
+  const rb = await usersAtB;
+  assert.deepEqual(ra, rb);
+  assert.deepEqual(ra.users, [{ userId: ua, userName: 'A' }, { userId: ub, userName: 'B' }]);
+  await noSelfJoin;
+});
+
+test('room_users lists one entry per user sorted by userId', async (t) => {
+  const room = h.uniq('sort');
+  const ids = ['s-c', 's-a', 's-b'].map((p) => `${p}-${h.uniq('x')}`);
+  const socks = [];
+  for (const id of ids) {
+    const s = await h.connect(t, server, { sub: id });
+    socks.push(s);
+  }
+  // the first user twice (two devices): still one entry
+  socks.push(await h.connect(t, server, { sub: ids[0] }));
+  const expected = [...ids].sort();
+  const final = waitUsers(socks[0], room, expected, 5000);
+  for (const s of socks) await h.join(s, room);
+  const ev = await final;
+  assert.equal(ev.count, 3);
+  const last = await h.join(socks[3], room);
+  assert.deepEqual(sortedIds(last.users), expected);
+});
+
+test('Presence: a second socket of the same user joining announces nothing (no user_joined, no room_users to anyone)', async (t) => {
+  const room = h.uniq('dup');
+  const ua = 'd1-' + h.uniq('x');
+  const ub = 'd2-' + h.uniq('x');
+  const a1 = await h.connect(t, server, { sub: ua });
+  const b = await h.connect(t, server, { sub: ub });
+  await h.join(a1, room);
+  const settled = waitUsers(b, room, [ua, ub]);
+  await h.join(b, room);
+  await settled; // the (possibly trailing) list after b's join has arrived: the room is quiet now
+  const a2 = await h.connect(t, server, { sub: ua, transport: 'polling' });
+  const quiet = [a1, a2, b].map((s) => h.expectNoEvent(s, 'room_users', INTERVAL + 700));
+  const noJoin = [a1, b].map((s) => h.expectNoEvent(s, 'user_joined', INTERVAL + 700));
+  const r = await h.join(a2, room);
+  assert.deepEqual(sortedIds(r.users), [ua, ub].sort(), 'the reply carries the list');
+  assert.equal(r.count, 2);
+  await Promise.all([...quiet, ...noJoin]);
+});
+
+test('Presence: a socket re-joining a room announces nothing', async (t) => {
+  const room = h.uniq('rejoin');
+  const ua = h.uniq('r1');
+  const ub = h.uniq('r2');
+  const a = await h.connect(t, server, { sub: ua });
+  const b = await h.connect(t, server, { sub: ub });
+  await h.join(a, room);
+  const settled = waitUsers(a, room, [ua, ub].sort());
+  await h.join(b, room);
+  await settled;
+  const quiet = [a, b].map((s) => h.expectNoEvent(s, 'room_users', INTERVAL + 700));
+  const noJoin = h.expectNoEvent(a, 'user_joined', INTERVAL + 700);
+  const r = await h.join(b, room);
+  assert.equal(r.count, 2);
+  await Promise.all([...quiet, noJoin]);
+});
+
+test('leave_room: user_left and room_users only when the user\'s last socket leaves', async (t) => {
+  const room = h.uniq('left');
+  const ua = 'l1-' + h.uniq('x');
+  const ub = 'l2-' + h.uniq('x');
+  const a = await h.connect(t, server, { sub: ua, name: 'A' });
+  const b1 = await h.connect(t, server, { sub: ub, name: 'B' });
+  const b2 = await h.connect(t, server, { sub: ub, name: 'B' });
+  await h.join(a, room);
+  const settled = waitUsers(a, room, [ua, ub]);
+  await h.join(b1, room);
+  await h.join(b2, room);
+  await settled;
+
+  // first of b's two sockets leaves: nothing announced
+  const quietLeft = h.expectNoEvent(a, 'user_left', INTERVAL + 700);
+  const quietUsers = [a, b2].map((s) => h.expectNoEvent(s, 'room_users', INTERVAL + 700));
+  assert.equal((await h.emitAck(b1, 'leave_room', room)).success, true);
+  await Promise.all([quietLeft, ...quietUsers]);
+
+  // the last one leaves: user_left at once, then room_users with the new list
+  const left = h.waitFor(a, 'user_left', (e) => e.roomId === room);
+  const users = waitUsers(a, room, [ua]);
+  const noSelf = h.expectNoEvent(b2, 'room_users', INTERVAL + 700);
+  assert.equal((await h.emitAck(b2, 'leave_room', room)).success, true);
+  assert.deepEqual(await left, { roomId: room, userId: ub, userName: 'B' });
+  assert.deepEqual((await users).users, [{ userId: ua, userName: 'A' }]);
+  await noSelf; // b2 left the room, it is not told about it any more
+});
+
+test('disconnect: user_left and room_users only when the user\'s last socket in the room disconnects', async (t) => {
+  for (const transport of ['websocket', 'polling']) {
+    const room = h.uniq('disc');
+    const ua = 'x1-' + h.uniq('x');
+    const ub = 'x2-' + h.uniq('x');
+    const a = await h.connect(t, server, { sub: ua });
+    const b1 = await h.connect(t, server, { sub: ub, transport });
+    const b2 = await h.connect(t, server, { sub: ub, transport });
+    await h.join(a, room);
+    const settled = waitUsers(a, room, [ua, ub]);
+    await h.join(b1, room);
+    await h.join(b2, room);
+    await settled;
+
+    const quietLeft = h.expectNoEvent(a, 'user_left', INTERVAL + 700);
+    h.closeSocket(b1);
+    await quietLeft;
+
+    const left = h.waitFor(a, 'user_left', (e) => e.roomId === room && e.userId === ub);
+    const users = waitUsers(a, room, [ua]);
+    h.closeSocket(b2);
+    await left;
+    await users;
+  }
+});
+
+test('room_users is coalesced: a burst of joins yields at most a leading and one trailing list with the final state', async (t) => {
+  const room = h.uniq('burst');
+  const obsId = 'o-' + h.uniq('x');
+  const obs = await h.connect(t, server, { sub: obsId });
+  const first = waitUsers(obs, room, [obsId]);
+  await h.join(obs, room);
+  await first;
+  // wait out the interval so the burst starts after a quiet period (nothing else to wait on)
+  await h.sleep(INTERVAL + 200);
+
+  const N = 10;
+  const ids = Array.from({ length: N }, (_, i) => `b${String(i).padStart(2, '0')}-${h.uniq('x')}`);
+  const socks = await Promise.all(ids.map((id) => h.connect(t, server, { sub: id })));
+  const lists = h.collect(obs, 'room_users', (e) => e.roomId === room);
+  const joined = h.collect(obs, 'user_joined', (e) => e.roomId === room);
+  const expected = [obsId, ...ids].sort();
+  const final = waitUsers(obs, room, expected, 5000);
+  const t0 = Date.now();
+  await Promise.all(socks.map((s) => h.join(s, room)));
+  const burstMs = Date.now() - t0;
+  await final;
+  // nothing more after the final list
+  await h.expectNoEvent(obs, 'room_users', INTERVAL + 500);
+  assert.equal(joined.length, N, 'user_joined is not coalesced: one per new user');
+  const allowed = 2 + Math.floor(burstMs / INTERVAL);
+  assert.ok(lists.length <= allowed, `${lists.length} room_users for a burst of ${N} joins in ${burstMs}ms (allowed ${allowed}): ${JSON.stringify(lists.map((l) => l.count))}`);
+  assert.ok(lists.length >= 1);
+  const last = lists[lists.length - 1];
+  assert.equal(last.count, N + 1);
+  assert.deepEqual(sortedIds(last.users), expected);
+  // each joiner also ends with the final list
+  const lastAtJoiner = socks[0].events.filter((e) => e.event === 'room_users').pop();
+  assert.ok(lastAtJoiner, 'joiner got room_users');
+  assert.equal(lastAtJoiner.args[0].count, N + 1);
+});
+
+test('presence.max_listed_users caps every users list; count stays exact', async (t) => {
+  const s = await h.startServer({ args: ['--presence.max_listed_users', '2', '--presence.room_users_interval', '1s'] });
+  t.after(() => s.stop());
+  const room = h.uniq('cap');
+  const ids = ['c1', 'c2', 'c3', 'c4'];
+  const socks = [];
+  for (const id of ids) socks.push(await h.connect(t, s, { sub: id }));
+  const final = h.waitFor(socks[0], 'room_users', (e) => e.roomId === room && e.count === 4, 5000);
+  let reply;
+  for (const sock of socks) reply = await h.join(sock, room);
+  assert.equal(reply.count, 4);
+  assert.equal(reply.users.length, 2, `join reply lists ${reply.users.length} users`);
+  const ev = await final;
+  assert.equal(ev.users.length, 2, `room_users lists ${ev.users.length} users`);
+  for (const list of [reply.users, ev.users]) {
+    const got = sortedIds(list);
+    assert.deepEqual(got, [...got].sort(), 'sorted by userId');
+    for (const id of got) assert.ok(ids.includes(id));
+  }
+  const api = await h.http(s, 'GET', `/api/v1/rooms/${room}/users?namespace=/`);
+  assert.equal(api.status, 200, api.text);
+  assert.equal(api.body.count, 4);
+  assert.equal(api.body.users.length, 2);
+});

@@ -1,0 +1,127 @@
+'use strict';
+// PROTOCOL.md "Transport": Socket.IO v5 (socket.io-client@4) and v4/EIO3 (socket.io-client@2)
+// over websocket-only, polling-only and the default polling->websocket upgrade. The core
+// chat flow (connect, join, send, receive, ack) runs on each combination.
+
+const { describe, test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./lib/harness');
+
+let server;
+before(async () => {
+  server = await h.startServer({ args: ['--limits.messages_per_second', '1000', '--limits.message_burst', '1000'] });
+});
+after(async () => { if (server) await server.stop(); });
+
+for (const client of h.CLIENTS) {
+  for (const transport of h.TRANSPORTS) {
+    describe(`core flow over socket.io-client ${client} / ${transport}`, () => {
+      test('connect, join_room, send_message with ack, new_message to everyone incl. sender', async (t) => {
+        const room = h.uniq('core');
+        const a = await h.connect(t, server, { client, transport, sub: h.uniq('ua'), name: 'Alice' });
+        const b = await h.connect(t, server, { client, transport, sub: h.uniq('ub'), name: 'Bob' });
+        assert.equal(a.connected, true);
+        const ja = await h.join(a, room);
+        assert.equal(ja.roomId, room);
+        const jb = await h.join(b, room);
+        assert.equal(jb.count, 2);
+
+        const gotA = h.waitFor(a, 'new_message', (m) => m && m.content === 'hello');
+        const gotB = h.waitFor(b, 'new_message', (m) => m && m.content === 'hello');
+        const reply = await h.emitAck(a, 'send_message', { roomId: room, content: 'hello' });
+        assert.equal(reply.success, true, JSON.stringify(reply));
+        h.assertMessage(reply.message, { roomId: room, content: 'hello', userName: 'Alice', replyTo: null, clientMessageId: null });
+        assert.equal(reply.savedId, reply.message.id);
+        assert.deepEqual(await gotA, reply.message);
+        assert.deepEqual(await gotB, reply.message);
+
+        // and the other way round, with a unicode payload
+        const gotA2 = h.waitFor(a, 'new_message', (m) => m && m.content === 'héllo ✓ 😀');
+        const r2 = await h.emitAck(b, 'send_message', { roomId: room, content: 'héllo ✓ 😀' });
+        assert.equal(r2.success, true);
+        assert.deepEqual(await gotA2, r2.message);
+        assert.equal(r2.message.userName, 'Bob');
+      });
+
+      test('join_room without callback answers with the joined_room event', async (t) => {
+        const room = h.uniq('jr');
+        const a = await h.connect(t, server, { client, transport, sub: h.uniq('u') });
+        const ev = h.waitFor(a, 'joined_room', (r) => r && r.roomId === room);
+        a.emit('join_room', { roomId: room });
+        const r = await ev;
+        assert.equal(r.success, true);
+        assert.equal(r.count, 1);
+      });
+    });
+  }
+}
+
+test('Transport: the default upgrade really moves socket.io-client@4 from polling to websocket', async (t) => {
+  const a = h.makeSocket(server, { transport: 'upgrade', sub: h.uniq('u') });
+  t.after(() => h.closeSocket(a));
+  const firstTransport = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no connect')), 10000);
+    a.on('connect', () => { clearTimeout(timer); resolve(a.io.engine.transport.name); });
+    a.on('connect_error', (e) => { clearTimeout(timer); reject(e); });
+  });
+  assert.equal(firstTransport, 'polling');
+  await h.waitUpgraded(a);
+  const room = h.uniq('up');
+  await h.join(a, room);
+  const r = await h.send(a, room, 'after upgrade');
+  assert.equal(r.message.content, 'after upgrade');
+});
+
+test('Transport: socket.io-client@2 (EIO3) and @4 (EIO4) clients chat in the same room', async (t) => {
+  const room = h.uniq('mix');
+  const v2 = await h.connect(t, server, { client: 'v2', transport: 'websocket', sub: h.uniq('old') });
+  const v4 = await h.connect(t, server, { client: 'v4', transport: 'polling', sub: h.uniq('new') });
+  await h.join(v2, room);
+  await h.join(v4, room);
+  const at4 = h.waitFor(v4, 'new_message', (m) => m.content === 'from v2');
+  const r = await h.send(v2, room, 'from v2');
+  assert.deepEqual(await at4, r.message);
+  const at2 = h.waitFor(v2, 'new_message', (m) => m.content === 'from v4');
+  const r2 = await h.send(v4, room, 'from v4');
+  assert.deepEqual(await at2, r2.message);
+});
+
+test('Transport: socket.io-client@2 can authenticate with the Authorization header (extraHeaders)', async (t) => {
+  for (const transport of ['websocket', 'polling']) {
+    const sub = h.uniq('hdr2');
+    const s = await h.connect(t, server, { client: 'v2', transport, sub, place: 'header' });
+    const j = await h.join(s, h.uniq('h2'));
+    assert.deepEqual(j.users.map((u) => u.userId), [sub]);
+  }
+});
+
+test('Transport: CORS allows any origin in dev mode', async (t) => {
+  const dev = await h.startServer({ args: ['--dev'] });
+  t.after(() => dev.stop());
+  const res = await fetch(`${dev.url}/socket.io/?EIO=4&transport=polling`, { headers: { Origin: 'http://anything.example' } });
+  await res.text();
+  assert.equal(res.headers.get('access-control-allow-origin'), 'http://anything.example');
+});
+
+test('Transport: CORS allows the configured origins only (cors.origins)', async (t) => {
+  const s = await h.startServer({ args: ['--cors.origins', 'http://good.example'] });
+  t.after(() => s.stop());
+  const good = await fetch(`${s.url}/socket.io/?EIO=4&transport=polling`, { headers: { Origin: 'http://good.example' } });
+  await good.text();
+  assert.equal(good.headers.get('access-control-allow-origin'), 'http://good.example');
+  const bad = await fetch(`${s.url}/socket.io/?EIO=4&transport=polling`, { headers: { Origin: 'http://evil.example' } });
+  await bad.text();
+  const acao = bad.headers.get('access-control-allow-origin');
+  assert.ok(acao !== 'http://evil.example' && acao !== '*', `evil origin allowed: ${acao}`);
+});
+
+test('Transport: EIO3 refused when socketio.allow_eio3 is off', async (t) => {
+  const s = await h.startServer({ args: ['--socketio.allow_eio3=false'] });
+  t.after(() => s.stop());
+  const res = await fetch(`${s.url}/socket.io/?EIO=3&transport=polling`);
+  await res.text();
+  assert.equal(res.status, 400);
+  // EIO4 still works there
+  const a = await h.connect(t, s, { sub: h.uniq('u') });
+  assert.equal(a.connected, true);
+});
