@@ -56,9 +56,6 @@ func (p *Presence) Remove(_ context.Context, room chat.RoomRef, userID, sid stri
 	if m == nil {
 		return false, nil
 	}
-	if _, ok := m.sockets[sid]; !ok {
-		return false, nil
-	}
 	delete(m.sockets, sid)
 	if len(m.sockets) > 0 {
 		return false, nil
