@@ -80,6 +80,7 @@ type jwksServer struct {
 	mu      sync.Mutex
 	keys    []jwkset.JWKMarshal
 	fetches atomic.Int64
+	down    atomic.Bool // answer 503 while set
 }
 
 func newJWKSServer(t *testing.T) *jwksServer {
@@ -92,6 +93,10 @@ func newJWKSServer(t *testing.T) *jwksServer {
 
 func (s *jwksServer) serve(w http.ResponseWriter, _ *http.Request) {
 	s.fetches.Add(1)
+	if s.down.Load() {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
 	s.mu.Lock()
 	body, err := json.Marshal(jwkset.JWKSMarshal{Keys: s.keys})
 	s.mu.Unlock()

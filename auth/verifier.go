@@ -46,7 +46,9 @@ type Verifier struct {
 }
 
 // NewVerifier checks opts, loads the keys and builds the parser once. With a JWKS URL it
-// fetches the key set and starts a refresh goroutine that ends when ctx ends. Errors name the
+// fetches the key set (a failure is logged through slog.Default, not returned: the first
+// token with a kid retries) and starts a refresh goroutine that ends when ctx ends; ctx also
+// bounds the refreshes Verify triggers. Errors name the
 // configuration key that is wrong, e.g. "auth.jwt.public_key_file: no PEM block in /x.pem".
 func NewVerifier(ctx context.Context, opts Options) (*Verifier, error) {
 	if opts.Secret == "" && opts.PublicKeyFile == "" && opts.JWKSURL == "" {
@@ -96,7 +98,9 @@ func parserOptions(opts Options, algs []string) []jwt.ParserOption {
 // errors wrap ErrTokenExpired when a correctly signed token's exp has passed (beyond the
 // leeway) and ErrInvalidToken for everything else: a bad signature, an algorithm outside the
 // allow-list, nbf in the future, a wrong iss or aud, a missing, empty or non-string sub, or a
-// rooms claim that is not a list of strings. Tokens without exp are accepted.
+// rooms claim that is not a list of strings. Tokens without exp are accepted. A correctly
+// signed token whose exp has passed is token_expired even when other claims are wrong too
+// (the client's remedy, a fresh token, is the same).
 func (v *Verifier) Verify(token string) (Identity, error) {
 	ctx, cancel := context.WithTimeout(v.ctx, jwksTimeout)
 	defer cancel()
@@ -123,7 +127,9 @@ func (v *Verifier) keyFunc(ctx context.Context) jwt.Keyfunc {
 }
 
 // publicKeys gathers the keys of the family that may have signed t: the public key file's
-// and the JWKS entry named by the token's kid (all JWKS keys when it names none).
+// and the JWKS entry named by the token's kid (all JWKS keys when it names none). A kid the
+// JWKS cache does not know triggers its rate-limited refresh even when the file's key is the
+// one that will verify.
 func (v *Verifier) publicKeys(ctx context.Context, t *jwt.Token, fam keyFamily) (jwt.VerificationKeySet, error) {
 	var set jwt.VerificationKeySet
 	if v.publicKey.family() == fam {

@@ -155,6 +155,7 @@ func TestVerifyAccepts(t *testing.T) {
 		{"non-string name falls back to sub", hs(claims(jwt.MapClaims{"name": 5})), Identity{UserID: "u1", UserName: "u1"}},
 		{"rooms", hs(claims(jwt.MapClaims{"rooms": []string{"general", "team-*"}})), Identity{UserID: "u1", UserName: "u1", Rooms: []string{"general", "team-*"}, HasRooms: true}},
 		{"empty rooms", hs(claims(jwt.MapClaims{"rooms": []string{}})), Identity{UserID: "u1", UserName: "u1", Rooms: []string{}, HasRooms: true}},
+		// A nil map marshals to JSON null (a plain nil override would delete the claim).
 		{"null rooms is no claim", hs(claims(jwt.MapClaims{"rooms": jwt.MapClaims(nil)})), Identity{UserID: "u1", UserName: "u1"}},
 		{"aud list with ours", hs(claims(jwt.MapClaims{"aud": []string{"other", testAudience}})), Identity{UserID: "u1", UserName: "u1"}},
 		{"no exp", hs(claims(jwt.MapClaims{"exp": nil})), Identity{UserID: "u1", UserName: "u1"}},
@@ -233,6 +234,7 @@ func TestVerifyJWKS(t *testing.T) {
 	}
 	for _, tc := range accepted {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // the race detector sees concurrent Verify calls
 			if id, err := v.Verify(tc.token); err != nil || id.UserID != "u1" {
 				t.Fatalf("Verify = %+v, %v; want u1", id, err)
 			}
@@ -277,6 +279,19 @@ func TestVerifyJWKSRefreshesOnUnknownKID(t *testing.T) {
 	}
 	if n := srv.fetches.Load(); n != 2 {
 		t.Fatalf("JWKS fetched %d times, want still 2 (unknown-kid refreshes are rate-limited)", n)
+	}
+}
+
+func TestVerifyJWKSDownAtStart(t *testing.T) {
+	srv := newJWKSServer(t)
+	srv.down.Store(true)
+	v := newTestVerifier(t, Options{JWKSURL: srv.URL})
+
+	srv.add(t, "r1", jwkset.AlgRS256, &rsaKey(t).PublicKey)
+	srv.down.Store(false)
+	id, err := v.Verify(sign(t, jwt.SigningMethodRS256, rsaKey(t), "r1", jwt.MapClaims{"sub": "u1"}))
+	if err != nil || id.UserID != "u1" {
+		t.Fatalf("Verify after the JWKS came back = %+v, %v; want u1", id, err)
 	}
 }
 
