@@ -1,32 +1,254 @@
 // Package server mounts iohub on HTTP: Socket.IO at /socket.io/, the HTTP API under /api/v1,
-// health, readiness and metrics.
+// health, readiness and metrics. It installs no signal handlers: the caller decides when to
+// Shutdown, so the server can be embedded.
 package server
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
+	"slices"
+	"sync/atomic"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/iohub/iohub/adapters"
+	"github.com/iohub/iohub/auth"
 	"github.com/iohub/iohub/config"
+	"github.com/iohub/iohub/server/chat"
+	"github.com/iohub/iohub/server/internal/sio"
 )
 
 // Server is one iohub node.
-type Server struct{}
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	ctx      context.Context // lives until Shutdown; owns background work
+	cancel   context.CancelFunc
+	verifier *auth.Verifier
+	backends *adapters.Backends
+	metrics  *metrics
+	io       *socket.Server
+	hub      *sio.Hub
+	svc      *chat.Service
+	pattern  *regexp.Regexp
+	apiKeys  []string
+	handler  http.Handler
+	http     *http.Server
+	draining atomic.Bool
+}
 
-// New builds a server from a validated configuration. It opens the store and, in cluster
+// New builds a server from a validated configuration: it opens the store and, in cluster
 // mode, connects to Redis.
 func New(cfg config.Config, logger *slog.Logger) (*Server, error) {
-	return nil, errors.New("server: not implemented yet")
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{cfg: cfg, log: logger, ctx: ctx, cancel: cancel, metrics: newMetrics(), apiKeys: cfg.API.Keys}
+	if err := s.build(); err != nil {
+		cancel()
+		if s.backends != nil {
+			_ = s.backends.Close()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) build() error {
+	jwt := s.cfg.Auth.JWT
+	verifier, err := auth.NewVerifier(s.ctx, auth.Options{
+		Secret: jwt.Secret, PublicKeyFile: jwt.PublicKeyFile, JWKSURL: jwt.JWKSURL,
+		Algorithms: jwt.Algorithms, Issuer: jwt.Issuer, Audience: jwt.Audience, Leeway: jwt.Leeway,
+	})
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	s.verifier = verifier
+	if s.cfg.NamespacePattern != "" {
+		if s.pattern, err = regexp.Compile(s.cfg.NamespacePattern); err != nil {
+			return fmt.Errorf("namespace_pattern: %w", err)
+		}
+	}
+	if s.backends, err = adapters.Open(s.ctx, s.cfg, s.metrics.registry, s.log); err != nil {
+		return err
+	}
+	s.io = socket.NewServer(nil, s.socketOptions())
+	s.hub = sio.New(s.io, sio.Options{
+		Namespaces: s.cfg.Namespaces, Pattern: s.pattern,
+		Auth: s.authenticate, AuthCode: auth.Code, Observer: s.metrics, Logger: s.log,
+	})
+	s.svc = chat.NewService(timedStore{s.backends.Store, s.metrics.storeTime}, s.backends.Presence, s.hub, s.chatOptions())
+	if s.backends.OnUserGone != nil {
+		s.backends.OnUserGone(s.svc.UserGone)
+	}
+	s.hub.Mount(s.svc)
+	s.handler = s.routes()
+	return nil
+}
+
+func (s *Server) chatOptions() chat.Options {
+	l := s.cfg.Limits
+	return chat.Options{
+		MaxMessageLength: l.MaxMessageLength, MessagesPerSecond: l.MessagesPerSecond, MessageBurst: l.MessageBurst,
+		MaxRoomsPerSocket: l.MaxRoomsPerSocket, DefaultHistoryLimit: s.cfg.History.DefaultLimit,
+		RoomUsersInterval: s.cfg.Presence.RoomUsersInterval, MaxListedUsers: s.cfg.Presence.MaxListedUsers,
+		Logger: s.log,
+	}
+}
+
+func (s *Server) socketOptions() *socket.ServerOptions {
+	o := socket.DefaultServerOptions()
+	o.SetServeClient(false)
+	o.SetAllowEIO3(s.cfg.SocketIO.AllowEIO3)
+	o.SetPingInterval(s.cfg.SocketIO.PingInterval)
+	o.SetPingTimeout(s.cfg.SocketIO.PingTimeout)
+	o.SetMaxHttpBufferSize(s.cfg.SocketIO.MaxHTTPBufferSize)
+	o.SetCors(s.cors())
+	if s.backends.Adapter != nil {
+		o.SetAdapter(s.backends.Adapter)
+	}
+	return o
+}
+
+// cors allows any origin in dev mode, else the configured list.
+func (s *Server) cors() *types.Cors {
+	if s.cfg.Dev {
+		return &types.Cors{Origin: true, Credentials: true}
+	}
+	origins := make([]any, len(s.cfg.CORS.Origins))
+	for i, o := range s.cfg.CORS.Origins {
+		origins[i] = o
+	}
+	return &types.Cors{Origin: origins, Credentials: true}
+}
+
+// isNamespace reports whether name is one of the chat namespaces.
+func (s *Server) isNamespace(name string) bool {
+	return slices.Contains(s.cfg.Namespaces, name) || (s.pattern != nil && s.pattern.MatchString(name))
+}
+
+// authenticate finds the socket's token (auth payload, Authorization header, token query
+// parameter — first found wins) and verifies it.
+func (s *Server) authenticate(sock *socket.Socket) (chat.Principal, error) {
+	token, err := auth.ExtractToken(tokenSources(sock))
+	if err != nil {
+		return chat.Principal{}, err
+	}
+	id, err := s.verifier.Verify(token)
+	if err != nil {
+		return chat.Principal{}, err
+	}
+	policy := auth.Policy(s.cfg.Rooms.DefaultPolicy)
+	return chat.Principal{
+		User:    chat.User{UserID: id.UserID, UserName: id.UserName},
+		CanJoin: func(room string) bool { return id.CanJoin(room, policy) },
+	}, nil
+}
+
+// tokenSources collects the three token places of a connecting socket. Engine.IO 3 clients
+// have no auth payload: the library hands their namespace query over as the auth map, with
+// []string values, so it counts as query there.
+func tokenSources(sock *socket.Socket) auth.TokenSources {
+	req := sock.Request().Request()
+	src := auth.TokenSources{Authorization: req.Header.Get("Authorization"), Query: req.URL.Query()["token"]}
+	hsAuth := sock.Handshake().Auth
+	if sock.Conn().Protocol() != 3 {
+		src.Auth = hsAuth
+		return src
+	}
+	if src.Query == nil {
+		if values, ok := hsAuth["token"].([]string); ok {
+			src.Query = values
+		}
+	}
+	return src
 }
 
 // Handler is the whole HTTP surface of the node.
-func (s *Server) Handler() http.Handler { return http.NotFoundHandler() }
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	sioHandler := s.io.ServeHandler(nil)
+	mux.Handle("/socket.io/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() && r.URL.Query().Get("sid") == "" {
+			http.Error(w, errDraining.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		sioHandler.ServeHTTP(w, r)
+	}))
+	s.mountAPI(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	if s.cfg.Dev {
+		mux.HandleFunc("GET /dev/token", s.devToken)
+	}
+	return mux
+}
+
+// readyz answers 200 when every backend check passes, else 503 with the reasons.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	failed := map[string]string{}
+	for name, check := range s.backends.Checks {
+		if err := check(ctx); err != nil {
+			failed[name] = err.Error()
+		}
+	}
+	if s.draining.Load() {
+		failed["server"] = errDraining.Error()
+	}
+	if len(failed) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failed": failed})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+}
+
+// devToken mints a token for ?sub=&name= (dev mode only).
+func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
+	sub := r.URL.Query().Get("sub")
+	if sub == "" {
+		writeError(w, chat.Errorf(chat.CodeBadRequest, "sub is required: /dev/token?sub=alice&name=Alice"))
+		return
+	}
+	token, err := auth.Mint(s.cfg.Auth.JWT.Secret, auth.MintOptions{Subject: sub, Name: r.URL.Query().Get("name"), TTL: 24 * time.Hour})
+	if err != nil {
+		writeError(w, chat.Errorf(chat.CodeInternal, "minting token: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": token})
+}
 
 // Serve accepts connections on ln until Shutdown; it returns nil after a graceful shutdown.
-func (s *Server) Serve(ln net.Listener) error { return errors.New("server: not implemented yet") }
+func (s *Server) Serve(ln net.Listener) error {
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving http: %w", err)
+	}
+	return nil
+}
 
-// Shutdown stops accepting, lets in-flight handlers finish, disconnects every socket so
-// clients reconnect elsewhere, and flushes the store, giving up when ctx ends.
-func (s *Server) Shutdown(ctx context.Context) error { return nil }
+// Shutdown stops accepting new connections, lets in-flight handlers finish, disconnects
+// every socket so clients reconnect elsewhere, and flushes the store, giving up when ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	errs := []error{s.hub.Close(ctx)}
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	s.svc.Close()
+	s.cancel()
+	errs = append(errs, s.backends.Close())
+	return errors.Join(errs...)
+}

@@ -319,3 +319,23 @@ func (f *inflight) count() int {
 	defer f.mu.Unlock()
 	return f.n
 }
+
+// EmitRaw sends event with data to the sockets in any of rooms of namespace ns except those
+// in any of except (the HTTP API's emit), on every node.
+func (h *Hub) EmitRaw(ns string, rooms, except []string, event string, data any) {
+	op := h.io.Of(ns, nil).To(toRooms(rooms)...)
+	if len(except) > 0 {
+		op = op.Except(toRooms(except)...)
+	}
+	if err := op.Emit(event, data); err != nil {
+		h.log.Error("api emit failed", "event", event, "err", err)
+	}
+}
+
+func toRooms(names []string) []socket.Room {
+	rooms := make([]socket.Room, len(names))
+	for i, n := range names {
+		rooms[i] = socket.Room(n)
+	}
+	return rooms
+}
