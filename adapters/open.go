@@ -26,7 +26,7 @@ type Backends struct {
 	Checks map[string]func(context.Context) error
 	// OnUserGone, when set, lets cluster presence report users whose node died.
 	OnUserGone func(func(chat.RoomRef, chat.User))
-	closers []func() error
+	closers    []func() error
 }
 
 // Close releases every backend, most recently opened first.
