@@ -1,0 +1,23 @@
+package bolt_test
+
+import (
+	"testing"
+
+	"github.com/iohub/iohub/adapters/bolt"
+	"github.com/iohub/iohub/server/chat"
+	"github.com/iohub/iohub/server/chat/chattest"
+)
+
+// open opens a Store in a fresh directory; the caller closes it.
+func open(t testing.TB) *bolt.Store {
+	t.Helper()
+	s, err := bolt.Open(t.TempDir(), bolt.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestStore(t *testing.T) {
+	chattest.TestStore(t, func(t *testing.T) chat.Store { return open(t) })
+}
