@@ -42,6 +42,7 @@ type Server struct {
 	apiKeys  []string
 	handler  http.Handler
 	http     *http.Server
+	ipLimit  *ipLimit // nil when unlimited
 	draining atomic.Bool
 }
 
@@ -78,6 +79,9 @@ func (s *Server) build() error {
 	if s.backends, err = adapters.Open(s.ctx, s.cfg, s.metrics.registry, s.log); err != nil {
 		return err
 	}
+	if max := s.cfg.Limits.MaxConnectionsPerIP; max > 0 {
+		s.ipLimit = newIPLimit(max)
+	}
 	s.io = socket.NewServer(nil, s.socketOptions())
 	s.hub = sio.New(s.io, sio.Options{
 		Namespaces: s.cfg.Namespaces, Pattern: s.pattern,
@@ -89,6 +93,9 @@ func (s *Server) build() error {
 	}
 	s.hub.Mount(s.svc)
 	s.handler = s.routes()
+	if s.ipLimit != nil {
+		_ = s.io.Engine().On("connection", s.ipLimit.track)
+	}
 	return nil
 }
 
@@ -112,6 +119,9 @@ func (s *Server) socketOptions() *socket.ServerOptions {
 	o.SetCors(s.cors())
 	if s.backends.Adapter != nil {
 		o.SetAdapter(s.backends.Adapter)
+	}
+	if s.ipLimit != nil {
+		o.SetAllowRequest(s.ipLimit.allowRequest)
 	}
 	return o
 }
