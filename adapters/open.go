@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"github.com/iohub/iohub/adapters/bolt"
 	"github.com/iohub/iohub/adapters/memory"
 	"github.com/iohub/iohub/config"
 	"github.com/iohub/iohub/server/chat"
@@ -45,7 +46,11 @@ func Open(ctx context.Context, cfg config.Config, reg prometheus.Registerer, log
 	case "memory":
 		b.Store = memory.NewStore()
 	case "bolt":
-		return nil, fmt.Errorf("store.driver=bolt: TEMPORARILY UNWIRED")
+		st, err := bolt.Open(cfg.Store.Path, bolt.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("store.driver=bolt: %w", err)
+		}
+		b.Store = st
 	default:
 		return nil, fmt.Errorf("store.driver: %q is not available", cfg.Store.Driver)
 	}
