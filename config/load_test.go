@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 )
 
 // loadCase is one Load scenario: its sources, and either the expected change to Default()
@@ -295,4 +296,34 @@ func writeFile(t *testing.T, name, content string) string {
 		t.Fatalf("write %s: %v", path, err)
 	}
 	return path
+}
+
+// TestExampleConfig keeps examples/config/iohub.yaml complete and true: it names every key,
+// and the values it shows are the defaults.
+func TestExampleConfig(t *testing.T) {
+	const example = "../examples/config/iohub.yaml"
+	fileOnly := viper.New()
+	fileOnly.SetConfigFile(example)
+	if err := fileOnly.ReadInConfig(); err != nil {
+		t.Fatalf("read %s: %v", example, err)
+	}
+	for _, k := range keys() {
+		if !fileOnly.InConfig(k.name) {
+			t.Errorf("%s does not show key %s", example, k.name)
+		}
+	}
+	t.Setenv("IOHUB_AUTH_JWT_SECRET", "s")
+	got, err := Load(nil, example)
+	if err != nil {
+		t.Fatalf("Load(%s): %v", example, err)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	want := Default()
+	want.Auth.JWT.Secret = "s"
+	want.CORS.Origins, want.Auth.JWT.Algorithms, want.API.Keys = []string{}, []string{}, []string{}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s does not show the defaults:\n got %+v\nwant %+v", example, got, want)
+	}
 }
