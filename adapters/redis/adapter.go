@@ -75,9 +75,10 @@ type Adapter struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the subscriber goroutine has returned
 
-	mu     sync.RWMutex
-	routes map[string]route // subscribed channel or pattern -> receiver
-	nsps   map[*nspAdapter]struct{}
+	mu      sync.RWMutex
+	routes  map[string]route // subscribed channel or pattern -> receiver
+	nsps    map[*nspAdapter]struct{}
+	waiters map[string][]chan struct{} // channel or pattern -> closed when Redis confirms the subscription
 
 	closeOnce sync.Once
 }
@@ -118,6 +119,7 @@ func NewAdapter(ctx context.Context, client *goredis.Client, opts AdapterOptions
 		done:    make(chan struct{}),
 		routes:  make(map[string]route),
 		nsps:    make(map[*nspAdapter]struct{}),
+		waiters: make(map[string][]chan struct{}),
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	go a.receive()
@@ -198,14 +200,19 @@ func (a *Adapter) openNamespaces() []*nspAdapter {
 	return out
 }
 
-// register routes n's channels to it, then subscribes them. A failed subscribe is
-// retried by go-redis when the subscriber reconnects.
+// register routes n's channels to it, subscribes them and waits (up to PublishTimeout)
+// until Redis confirms, so that the namespace hears the answers to its first heartbeat.
+// A failed subscribe is retried by go-redis when the subscriber reconnects.
 func (a *Adapter) register(n *nspAdapter) {
+	keys := []string{n.ch.main, n.ch.self, n.ch.pattern}
+	confirmed := make([]chan struct{}, len(keys))
 	a.mu.Lock()
 	a.nsps[n] = struct{}{}
-	a.routes[n.ch.main] = route{nsp: n, kind: routeMessages}
-	a.routes[n.ch.self] = route{nsp: n, kind: routeResponses}
-	a.routes[n.ch.pattern] = route{nsp: n, kind: routeClassic}
+	for i, kind := range []routeKind{routeMessages, routeResponses, routeClassic} {
+		a.routes[keys[i]] = route{nsp: n, kind: kind}
+		confirmed[i] = make(chan struct{})
+		a.waiters[keys[i]] = append(a.waiters[keys[i]], confirmed[i])
+	}
 	a.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(a.ctx, a.opts.PublishTimeout)
@@ -217,7 +224,26 @@ func (a *Adapter) register(n *nspAdapter) {
 	err := errors.Join(subscribe(ctx, n.ch.main, n.ch.self), a.sub.PSubscribe(ctx, n.ch.pattern))
 	if err != nil {
 		a.redisError("subscribe", err, "nsp", n.name)
+		return
 	}
+	for _, c := range confirmed {
+		select {
+		case <-c:
+		case <-ctx.Done():
+			a.log.Warn("redis subscription not confirmed in time", "nsp", n.name)
+			return
+		}
+	}
+}
+
+// confirm wakes the registrations waiting for a subscription to key.
+func (a *Adapter) confirm(key string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, c := range a.waiters[key] {
+		close(c)
+	}
+	delete(a.waiters, key)
 }
 
 // unregister stops routing to n and unsubscribes its channels.
@@ -284,6 +310,7 @@ func (a *Adapter) handle(msg any, lost *bool) {
 	case *goredis.Message:
 		a.dispatch(m)
 	case *goredis.Subscription:
+		a.confirm(m.Channel)
 		if *lost {
 			*lost = false
 			a.log.Info("redis subscriber resumed")
