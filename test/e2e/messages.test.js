@@ -110,9 +110,13 @@ describe('send_message', () => {
     const r = await h.send(b, room, 'answer', { replyTo: first.message.id });
     assert.equal(r.message.replyTo, first.message.id);
     assert.equal((await got).replyTo, first.message.id);
+    // message ids are unique within a room only: pick a message of another room whose id
+    // is not also the id of a message of this room
     const other = h.uniq('other');
     await h.join(a, other);
-    const elsewhere = await h.send(a, other, 'elsewhere');
+    const here = new Set([first.message.id, r.message.id]);
+    let elsewhere;
+    do elsewhere = await h.send(a, other, 'elsewhere'); while (here.has(elsewhere.message.id));
     const quiet = h.expectNoEvent(b, 'new_message', 500);
     h.assertFail(await h.emitAck(a, 'send_message', { roomId: room, content: 'x', replyTo: elsewhere.message.id }), 'not_found', 'other room');
     h.assertFail(await h.emitAck(a, 'send_message', { roomId: room, content: 'x', replyTo: 'no-such-id' }), 'not_found', 'unknown');
@@ -349,8 +353,12 @@ describe('idempotent retries (messageId)', () => {
     const other = h.uniq('other');
     await h.join(a, other);
     const ro = await h.send(a, other, 'other room', { messageId: cid });
-    assert.notEqual(ro.message.id, ra.message.id);
     assert.equal(ro.message.roomId, other);
+    assert.equal(ro.message.content, 'other room');
+    const ho = await h.emitAck(a, 'fetch_history', { roomId: other });
+    assert.deepEqual(ho.messages, [ro.message]);
+    const hr = await h.emitAck(a, 'fetch_history', { roomId: room });
+    assert.deepEqual(hr.messages.map((m) => m.content), ['from a', 'from b']);
   });
 });
 

@@ -80,7 +80,9 @@ test('an id that is not in the room is not_found', async (t) => {
   const { room, w, r1, ids } = await setup(t);
   const other = h.uniq('other');
   await h.join(w, other);
-  const foreign = await h.send(w, other, 'foreign');
+  // message ids are unique within a room only: use one that this room does not have
+  let foreign;
+  do foreign = await h.send(w, other, 'foreign'); while (ids.includes(foreign.message.id));
   h.assertFail(await h.emitAck(r1, 'read_messages', { roomId: room, messageId: foreign.message.id }), 'not_found', 'id of another room');
   h.assertFail(await h.emitAck(r1, 'read_messages', { roomId: room, messageId: 'no-such-id' }), 'not_found', 'unknown id');
   // the cursor did not move

@@ -18,6 +18,8 @@ async function trio(t, opts = {}) {
   const a2 = await h.connect(t, server, { sub: subA, name: 'Alice', ...opts });
   const b = await h.connect(t, server, { sub: h.uniq('b'), name: 'Bob', ...opts });
   for (const s of [a, a2, b]) await h.join(s, room);
+  // user_typing is volatile: let the receivers go idle first (see harness settle)
+  await Promise.all([a2, b].map((s) => h.settle(s, room)));
   return { room, subA, a, a2, b };
 }
 
@@ -40,6 +42,7 @@ test('typing_end sends typing:false; bare string roomId works', async (t) => {
   const on = h.waitFor(b, 'user_typing', (e) => e.typing === true);
   assert.deepEqual(await h.emitAck(a, 'typing_start', room), { success: true, roomId: room });
   await on;
+  await h.settle(b, room);
   const off = h.waitFor(b, 'user_typing', (e) => e.typing === false);
   assert.deepEqual(await h.emitAck(a, 'typing_end', room), { success: true, roomId: room });
   assert.deepEqual(await off, { roomId: room, userId: subA, userName: 'Alice', typing: false });
@@ -67,6 +70,7 @@ test('leaving the room while typing sends typing:false', async (t) => {
   const on = h.waitFor(b, 'user_typing', (e) => e.typing === true);
   await h.emitAck(a, 'typing_start', room);
   await on;
+  await h.settle(b, room);
   const off = h.waitFor(b, 'user_typing', (e) => e.typing === false);
   await h.emitAck(a, 'leave_room', room);
   assert.deepEqual(await off, { roomId: room, userId: subA, userName: 'Alice', typing: false });
@@ -78,6 +82,7 @@ for (const transport of ['websocket', 'polling']) {
     const on = h.waitFor(b, 'user_typing', (e) => e.typing === true);
     await h.emitAck(a, 'typing_start', room);
     await on;
+    await h.settle(b, room);
     const off = h.waitFor(b, 'user_typing', (e) => e.typing === false);
     h.closeSocket(a);
     assert.deepEqual(await off, { roomId: room, userId: subA, userName: 'Alice', typing: false });

@@ -164,7 +164,7 @@ function record(socket, client) {
 
 function clientOptions(opts) {
   const transport = opts.transport || 'websocket';
-  const o = { forceNew: true, reconnection: false, timeout: 10000 };
+  const o = { forceNew: true, reconnection: false, timeout: 20000 };
   if (transport === 'websocket') o.transports = ['websocket'];
   else if (transport === 'polling') { o.transports = ['polling']; o.upgrade = false; }
   else if (transport === 'upgrade') o.transports = ['polling', 'websocket'];
@@ -215,7 +215,7 @@ async function connect(t, server, opts = {}) {
   const socket = makeSocket(server, opts);
   if (t) t.after(() => closeSocket(socket));
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`connect timeout (${JSON.stringify({ client: socket.client, transport: opts.transport, nsp: opts.nsp })})`)); }, 10000);
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`connect timeout (${JSON.stringify({ client: socket.client, transport: opts.transport, nsp: opts.nsp })})`)); }, 20000);
     function cleanup() {
       clearTimeout(timer);
       socket.off('connect', onConnect); socket.off('connect_error', onErr); socket.off('error', onErr);
@@ -374,6 +374,17 @@ function assertMessage(m, expect = {}) {
   for (const [k, v] of Object.entries(expect)) assert.deepEqual(m[k], v, `message.${k}`);
 }
 
+/**
+ * Lets a receiver go idle before a volatile event (user_typing) is sent to it: volatile
+ * packets are dropped when the receiver's transport is not writable at that instant (a
+ * polling client between two GETs), as in Node. A round trip plus a short pause puts it back
+ * in its idle state (websocket open, or a GET pending).
+ */
+async function settle(socket, roomId) {
+  await barrier(socket, roomId);
+  await sleep(150);
+}
+
 /** Byte-wise string comparison (PROTOCOL: ids sort by plain byte-wise comparison). */
 function byteCmp(a, b) { return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')); }
 
@@ -384,5 +395,5 @@ module.exports = {
   startServer, token, noneToken, uniq, tmpDir,
   makeSocket, connect, connectError, closeSocket, waitUpgraded,
   waitFor, emitAck, timeout, expectNoEvent, collect, eventsSince,
-  join, send, barrier, http, assertFail, assertMessage, byteCmp, sleep,
+  join, send, barrier, settle, http, assertFail, assertMessage, byteCmp, sleep,
 };
