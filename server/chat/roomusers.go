@@ -7,10 +7,13 @@ import (
 
 // roomUsersCoalescer sends room_users per room: the first change after a quiet period at
 // once, later changes within the interval folded into one trailing send (which reads the
-// list when it fires, so it carries the latest one).
+// list when it fires, so it carries the latest one, and is skipped when that list is the
+// one sent last).
 type roomUsersCoalescer struct {
 	interval time.Duration
-	send     func(RoomRef)
+	// send sends the room's list unless its fingerprint equals last (0: nothing sent yet)
+	// and returns the fingerprint of the current list.
+	send func(ref RoomRef, last uint64) uint64
 
 	mu     sync.Mutex
 	rooms  map[RoomRef]*coalesced
@@ -20,9 +23,10 @@ type roomUsersCoalescer struct {
 type coalesced struct {
 	timer *time.Timer
 	dirty bool
+	last  uint64 // fingerprint of the list sent last
 }
 
-func newRoomUsersCoalescer(interval time.Duration, send func(RoomRef)) *roomUsersCoalescer {
+func newRoomUsersCoalescer(interval time.Duration, send func(RoomRef, uint64) uint64) *roomUsersCoalescer {
 	return &roomUsersCoalescer{interval: interval, send: send, rooms: make(map[RoomRef]*coalesced)}
 }
 
@@ -38,9 +42,17 @@ func (c *roomUsersCoalescer) changed(ref RoomRef) {
 		c.mu.Unlock()
 		return
 	}
-	c.rooms[ref] = &coalesced{timer: time.AfterFunc(c.interval, func() { c.fire(ref) })}
+	st := &coalesced{timer: time.AfterFunc(c.interval, func() { c.fire(ref) })}
+	c.rooms[ref] = st
 	c.mu.Unlock()
-	c.send(ref)
+	c.sent(st, c.send(ref, 0))
+}
+
+// sent records the fingerprint of what the room's latest send carried.
+func (c *roomUsersCoalescer) sent(st *coalesced, fingerprint uint64) {
+	c.mu.Lock()
+	st.last = fingerprint
+	c.mu.Unlock()
 }
 
 // fire ends a quiet-period window: a change seen during it is sent now and opens another
@@ -59,8 +71,9 @@ func (c *roomUsersCoalescer) fire(ref RoomRef) {
 	}
 	st.dirty = false
 	st.timer = time.AfterFunc(c.interval, func() { c.fire(ref) })
+	last := st.last
 	c.mu.Unlock()
-	c.send(ref)
+	c.sent(st, c.send(ref, last))
 }
 
 // close stops every pending timer; later changes are ignored.
