@@ -52,7 +52,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // were accepted; every other error is a usage error.
 type runtimeError struct{ err error }
 
+// Error is the text of the wrapped error.
 func (e runtimeError) Error() string { return e.err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e runtimeError) Unwrap() error { return e.err }
 
 // asRuntime marks err, if any, as a runtime error.

@@ -26,6 +26,8 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	logger.Info("starting", "version", version, "store", cfg.Store.Driver, "cluster", cfg.Redis.URL != "",
+		"namespaces", cfg.Namespaces, "namespace_pattern", cfg.NamespacePattern)
 	if cfg.Dev {
 		warnDevMode(logger, randomSecret)
 	}
