@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 
 	"go.etcd.io/bbolt"
@@ -98,8 +99,22 @@ func (w *writer) run() {
 	}
 }
 
-// collect adds the requests already waiting to batch, up to maxBatch.
+// collect adds the requests that are waiting, or about to be, to batch, up to maxBatch.
+// It yields between passes so that the senders the last commit answered can submit again;
+// without that, a batch of one would often take the writer before they had the chance.
 func (w *writer) collect(batch []*request) []*request {
+	for len(batch) < w.maxBatch {
+		runtime.Gosched()
+		n := len(batch)
+		if batch = w.drain(batch); len(batch) == n {
+			return batch
+		}
+	}
+	return batch
+}
+
+// drain adds the requests already waiting to batch, up to maxBatch.
+func (w *writer) drain(batch []*request) []*request {
 	for len(batch) < w.maxBatch {
 		select {
 		case r := <-w.reqs:
