@@ -2,7 +2,6 @@ package bolt
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	"go.etcd.io/bbolt"
@@ -14,7 +13,7 @@ import (
 //
 //	rooms/                          rootBucket
 //	  key(namespace, room)/         one bucket per room
-//	    msgs/     seqKey(seq) -> the chat.Message as JSON; the bucket's sequence is the last seq
+//	    msgs/     seqKey(seq) -> encode(chat.Message); the bucket's sequence is the last seq
 //	    dedup/    key(author, clientMessageID) -> seqKey(seq)
 //	    cursors/  key(userID) -> seqKey(seq read up to, inclusive)
 //
@@ -33,8 +32,7 @@ var (
 func key(parts ...string) []byte {
 	var out []byte
 	for _, p := range parts {
-		out = binary.AppendUvarint(out, uint64(len(p)))
-		out = append(out, p...)
+		out = appendString(out, p)
 	}
 	return out
 }
@@ -119,22 +117,9 @@ func (r room) readState(seq uint64) (cursor string, unread int) {
 	return chat.FormatID(seq), unread
 }
 
-// decode reads a message stored by put.
-func decode(v []byte) (chat.Message, error) {
-	var msg chat.Message
-	if err := json.Unmarshal(v, &msg); err != nil {
-		return chat.Message{}, fmt.Errorf("decode message: %w", err)
-	}
-	return msg, nil
-}
-
 // put stores msg as message seq and moves its author's cursor to it.
 func (r room) put(seq uint64, msg chat.Message) error {
-	v, err := json.Marshal(msg)
-	if err != nil {
-		return fmt.Errorf("encode message: %w", err)
-	}
-	if err := r.msgs.Put(seqKey(seq), v); err != nil {
+	if err := r.msgs.Put(seqKey(seq), encode(msg)); err != nil {
 		return fmt.Errorf("put message: %w", err)
 	}
 	if msg.ClientMessageID != nil {

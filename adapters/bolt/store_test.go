@@ -21,3 +21,11 @@ func open(t testing.TB) *bolt.Store {
 func TestStore(t *testing.T) {
 	chattest.TestStore(t, func(t *testing.T) chat.Store { return open(t) })
 }
+
+func BenchmarkAppend(b *testing.B) {
+	chattest.BenchmarkAppend(b, func(b *testing.B) chat.Store { return open(b) })
+}
+
+func BenchmarkHistory(b *testing.B) {
+	chattest.BenchmarkHistory(b, func(b *testing.B) chat.Store { return open(b) })
+}

@@ -15,3 +15,11 @@ func TestStore(t *testing.T) {
 func TestPresence(t *testing.T) {
 	chattest.TestPresence(t, func(*testing.T) chat.Presence { return memory.NewPresence() })
 }
+
+func BenchmarkAppend(b *testing.B) {
+	chattest.BenchmarkAppend(b, func(*testing.B) chat.Store { return memory.NewStore() })
+}
+
+func BenchmarkHistory(b *testing.B) {
+	chattest.BenchmarkHistory(b, func(*testing.B) chat.Store { return memory.NewStore() })
+}

@@ -44,6 +44,9 @@ func ParseID(id string) (seq uint64, ok bool) {
 // before `before`. It returns math.MaxUint64 when every ID sorts before `before`; stores
 // never reach that sequence.
 func IDBound(before string) uint64 {
+	if seq, ok := ParseID(before); ok {
+		return seq
+	}
 	lo, hi := uint64(0), uint64(math.MaxUint64)
 	for lo < hi {
 		mid := lo + (hi-lo)/2

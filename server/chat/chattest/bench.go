@@ -1,0 +1,80 @@
+package chattest
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/iohub/iohub/server/chat"
+)
+
+// Senders is the number of concurrent senders in the parallel Append benchmark: the
+// load at which iohub's acks/s target is set.
+const Senders = 50
+
+// BenchmarkAppend measures Append from one sender and from Senders concurrent senders,
+// all in one room. open returns a fresh, empty store; the benchmark closes it.
+func BenchmarkAppend(b *testing.B, open func(b *testing.B) chat.Store) {
+	msg := message(roomGeneral, "alice", "a message of ordinary length, about as long as this one")
+	b.Run("serial", func(b *testing.B) {
+		s := benchStore(b, open)
+		for b.Loop() {
+			if _, _, err := s.Append(b.Context(), roomGeneral, msg); err != nil {
+				b.Fatalf("Append: %v", err)
+			}
+		}
+		reportRate(b)
+	})
+	b.Run("parallel", func(b *testing.B) {
+		s := benchStore(b, open)
+		b.SetParallelism((Senders + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, _, err := s.Append(b.Context(), roomGeneral, msg); err != nil {
+					b.Errorf("Append: %v", err)
+					return
+				}
+			}
+		})
+		reportRate(b)
+	})
+}
+
+// BenchmarkHistory measures History pages of 50 from a room of 1000 messages: the
+// newest page (as join_room reads it) and an older page (as fetch_history scrolls).
+func BenchmarkHistory(b *testing.B, open func(b *testing.B) chat.Store) {
+	s := benchStore(b, open)
+	sent := sendN(b, s, roomGeneral, "alice", 1000)
+	tests := []struct {
+		name   string
+		before string
+	}{
+		{"newest", ""},
+		{"older", sent[500].ID},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := s.History(b.Context(), roomGeneral, tt.before, 50); err != nil {
+					b.Fatalf("History: %v", err)
+				}
+			}
+			reportRate(b)
+		})
+	}
+}
+
+// benchStore opens a store and closes it when the benchmark ends.
+func benchStore(b *testing.B, open func(b *testing.B) chat.Store) chat.Store {
+	s := open(b)
+	b.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			b.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// reportRate adds an ops/s metric, which is how the acks/s target is stated.
+func reportRate(b *testing.B) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
