@@ -15,6 +15,13 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-if [ -f test/e2e/package.json ]; then
-  (cd test/e2e && { [ -f package-lock.json ] && npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent; })
-fi
+# Every test suite with a package.json gets its npm packages (exact versions from its lockfile).
+for pkg in test/*/package.json; do
+  [ -f "$pkg" ] || continue
+  dir=$(dirname "$pkg")
+  if [ -f "$dir/package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+  else
+    (cd "$dir" && npm install --no-audit --no-fund --silent)
+  fi
+done

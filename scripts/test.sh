@@ -21,7 +21,11 @@ echo "== build"
 mkdir -p bin
 go build -o bin/iohub ./cmd/iohub
 
-if [ -f test/e2e/package.json ]; then
-  echo "== e2e (node --test)"
-  (cd test/e2e && IOHUB_BIN="$PWD/../../bin/iohub" npm test)
-fi
+# The end-to-end suites: each drives the real binary (single node, cluster, browser).
+export IOHUB_BIN="$PWD/bin/iohub"
+for suite in e2e cluster browser; do
+  if [ -f "test/$suite/package.json" ]; then
+    echo "== test/$suite (node --test)"
+    (cd "test/$suite" && npm test)
+  fi
+done
