@@ -2,12 +2,14 @@ package bolt_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -232,4 +234,44 @@ func appendUntilKilled(t *testing.T, dir string) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestCancelledWrites cancels writers while they wait for the writer goroutine or for a
+// commit: they fail with the context's error, everything acknowledged is stored, and the
+// Store keeps working.
+func TestCancelledWrites(t *testing.T) {
+	s := openDir(t, t.TempDir())
+	defer closeStore(t, s)
+	first, _ := appendMsg(t, s, general, "bob", "")
+	ctx, cancel := context.WithCancel(t.Context())
+	acked := make([][]string, 20)
+	var wg sync.WaitGroup
+	for w := range acked {
+		wg.Go(func() {
+			msg := chat.Message{RoomID: general.Room, UserID: fmt.Sprintf("user%d", w), Content: "maybe"}
+			for range 20 {
+				stored, _, err := s.Append(ctx, general, msg)
+				if err == nil {
+					acked[w] = append(acked[w], stored.ID)
+				} else if !errors.Is(err, context.Canceled) {
+					t.Errorf("Append: %v, want nil or context.Canceled", err)
+				}
+				if _, _, _, err := s.MarkRead(ctx, general, msg.UserID, first.ID); err != nil && !errors.Is(err, context.Canceled) {
+					t.Errorf("MarkRead: %v, want nil or context.Canceled", err)
+				}
+			}
+		})
+	}
+	cancel()
+	wg.Wait()
+	appendMsg(t, s, general, "bob", "")
+	stored := make(map[string]bool)
+	for _, m := range snapshot(t, s, general).msgs {
+		stored[m.ID] = true
+	}
+	for _, id := range slices.Concat(acked...) {
+		if !stored[id] {
+			t.Fatalf("acknowledged message %q is missing", id)
+		}
+	}
 }

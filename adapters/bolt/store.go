@@ -160,8 +160,14 @@ func historyTx(tx *bbolt.Tx, ref chat.RoomRef, before string, limit int) ([]chat
 }
 
 // MarkRead implements chat.Store. It returns once the cursor is on disk.
-func (s *Store) MarkRead(ctx context.Context, ref chat.RoomRef, userID, messageID string) (cursor string, unread int, moved bool, err error) {
-	err = s.writer.do(ctx, func(tx *bbolt.Tx) (err error) {
+func (s *Store) MarkRead(ctx context.Context, ref chat.RoomRef, userID, messageID string) (string, int, bool, error) {
+	// Locals, not named results: after ctx ends the writer may still set them.
+	var (
+		cursor string
+		unread int
+		moved  bool
+	)
+	err := s.writer.do(ctx, func(tx *bbolt.Tx) (err error) {
 		cursor, unread, moved, err = markReadTx(tx, ref, userID, messageID)
 		return err
 	})
