@@ -8,6 +8,7 @@
 // Usage: node server.js --listen 127.0.0.1:0 --secret S [--room-users-interval-ms 1000]
 // Prints {"msg":"listening","addr":"HOST:PORT"} on stderr once it accepts connections.
 
+const crypto = require('node:crypto');
 const http = require('node:http');
 const { Server } = require('socket.io');
 const jwt = require('jsonwebtoken');
@@ -161,13 +162,14 @@ class Presence {
 }
 
 function authenticate(secret) {
+  const key = crypto.createSecretKey(Buffer.from(secret)); // built once, not per verify
   return (socket, next) => {
     const token = socket.handshake.auth && socket.handshake.auth.token;
     if (token === undefined || token === null || token === '') {
       return next(Object.assign(new Error('Authentication failed'), { data: { code: 'missing_token' } }));
     }
     try {
-      const claims = jwt.verify(String(token), secret, { algorithms: ['HS256'], clockTolerance: 30 });
+      const claims = jwt.verify(String(token), key, { algorithms: ['HS256'], clockTolerance: 30 });
       if (typeof claims.sub !== 'string' || claims.sub === '') throw new Error('no sub');
       socket.data.user = { id: claims.sub, name: claims.name || claims.preferred_username || claims.sub };
       return next();
