@@ -461,6 +461,7 @@ func testUnreadPerUser(t *testing.T, s chat.Store) {
 		t.Run(tt.user, func(t *testing.T) {
 			wantReadState(t, s, roomGeneral, tt.user, tt.wantCursor, tt.wantUnread)
 			wantReadState(t, s, roomRandom, tt.user, "", 0)
+			wantReadState(t, s, roomChatGeneral, tt.user, "", 0)
 		})
 	}
 }
