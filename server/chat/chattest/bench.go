@@ -1,7 +1,9 @@
 package chattest
 
 import (
+	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/iohub/iohub/server/chat"
@@ -12,7 +14,8 @@ import (
 const Senders = 50
 
 // BenchmarkAppend measures Append from one sender and from Senders concurrent senders,
-// all in one room. open returns a fresh, empty store; the benchmark closes it.
+// all in one room or each in a room of its own (as the acks load scenario sends). open
+// returns a fresh, empty store; the benchmark closes it.
 func BenchmarkAppend(b *testing.B, open func(b *testing.B) chat.Store) {
 	msg := message(roomGeneral, "alice", "a message of ordinary length, about as long as this one")
 	b.Run("serial", func(b *testing.B) {
@@ -24,19 +27,32 @@ func BenchmarkAppend(b *testing.B, open func(b *testing.B) chat.Store) {
 		}
 		reportRate(b)
 	})
-	b.Run("parallel", func(b *testing.B) {
-		s := benchStore(b, open)
-		b.SetParallelism((Senders + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, _, err := s.Append(b.Context(), roomGeneral, msg); err != nil {
-					b.Errorf("Append: %v", err)
-					return
+	tests := []struct {
+		name string
+		room func(sender int64) chat.RoomRef
+	}{
+		{"parallel", func(int64) chat.RoomRef { return roomGeneral }},
+		{"parallel-room-each", func(sender int64) chat.RoomRef {
+			return chat.RoomRef{Namespace: "/", Room: fmt.Sprintf("room-%d", sender)}
+		}},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			s := benchStore(b, open)
+			var senders atomic.Int64
+			b.SetParallelism((Senders + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.RunParallel(func(pb *testing.PB) {
+				room := tt.room(senders.Add(1))
+				for pb.Next() {
+					if _, _, err := s.Append(b.Context(), room, msg); err != nil {
+						b.Errorf("Append: %v", err)
+						return
+					}
 				}
-			}
+			})
+			reportRate(b)
 		})
-		reportRate(b)
-	})
+	}
 }
 
 // BenchmarkHistory measures History pages of 50 from a room of 1000 messages: the
