@@ -39,7 +39,9 @@ test('restart of the binary keeps history and read cursors (both namespaces); id
   ids.push(withCid.message.id);
   const rr = await h.emitAck(rd, 'read_messages', { roomId: room, messageId: ids[2] });
   assert.equal(rr.unreadCount, 3);
+  const t0 = Date.now();
   const stop = await s1.stop();
+  t.diagnostic(`SIGTERM with 3 clients connected took ${Date.now() - t0} ms`);
   assert.equal(stop.code, 0, `SIGTERM exit: ${JSON.stringify(stop)}`);
 
   const s2 = await h.startServer({ dataDir, args: FAST });
@@ -107,32 +109,41 @@ test('kill -9 right after acks loses no acked message', async (t) => {
   await h.send(b, room, 'after crash');
 });
 
-test('SIGTERM: clients get disconnected and the process exits 0 (SIGINT too)', async (t) => {
-  for (const sig of ['SIGTERM', 'SIGINT']) {
-    const s = await h.startServer({ args: FAST });
-    t.after(() => s.kill());
-    const socks = [
-      await h.connect(t, s, { sub: 'x', transport: 'websocket' }),
-      await h.connect(t, s, { sub: 'y', transport: 'polling' }),
-      await h.connect(t, s, { sub: 'z', client: 'v2' }),
-    ];
-    const room = h.uniq('term');
-    for (const so of socks) await h.join(so, room);
-    await h.send(socks[0], room, 'before shutdown');
-    const discs = socks.map((so) => new Promise((resolve) => so.once('disconnect', resolve)));
-    const t0 = Date.now();
-    s.proc.kill(sig);
-    const reasons = await Promise.race([Promise.all(discs), h.sleep(12000).then(() => null)]);
-    assert.ok(reasons, `${sig}: not every client was disconnected`);
-    const ex = await Promise.race([s.exited, h.sleep(12000).then(() => null)]);
-    assert.ok(ex, `${sig}: process did not exit within shutdown_timeout`);
-    assert.equal(ex.code, 0, `${sig}: exit ${JSON.stringify(ex)}`);
-    assert.ok(Date.now() - t0 < 11000);
-    // the message is still there after a restart on the same dir
-    const s2 = await h.startServer({ dataDir: s.dataDir, args: FAST });
-    t.after(() => s2.stop());
-    const all = await historyAll(s2, room);
-    assert.deepEqual(all.map((m) => m.content), ['before shutdown']);
-    await s2.stop();
+// Shutdown runs several times per signal: a shutdown that hangs only sometimes (e.g. with a
+// polling client connected) must not slip through. shutdown_timeout is 4s here to keep a
+// failing run short; PROTOCOL.md: exit 0 within shutdown_timeout.
+const SHUTDOWN = ['--shutdown_timeout', '4s'];
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  for (const mix of ['websocket+polling+v2', 'polling only', 'polling only']) {
+    test(`${sig}: clients get disconnected and the process exits 0 within shutdown_timeout (${mix})`, async (t) => {
+      const s = await h.startServer({ args: [...FAST, ...SHUTDOWN] });
+      t.after(() => s.kill());
+      const socks = mix === 'polling only'
+        ? [await h.connect(t, s, { sub: 'p1', transport: 'polling' }), await h.connect(t, s, { sub: 'p2', transport: 'polling' })]
+        : [
+          await h.connect(t, s, { sub: 'x', transport: 'websocket' }),
+          await h.connect(t, s, { sub: 'y', transport: 'polling' }),
+          await h.connect(t, s, { sub: 'z', client: 'v2' }),
+        ];
+      const room = h.uniq('term');
+      for (const so of socks) await h.join(so, room);
+      await h.send(socks[0], room, 'before shutdown');
+      const discs = socks.map((so) => new Promise((resolve) => so.once('disconnect', resolve)));
+      const t0 = Date.now();
+      s.proc.kill(sig);
+      const ex = await Promise.race([s.exited, h.sleep(8000).then(() => null)]);
+      const took = Date.now() - t0;
+      t.diagnostic(`exit ${JSON.stringify(ex)} after ${took} ms; last log lines: ${s.logs.slice(-3).join(' | ')}`);
+      assert.ok(ex, `${sig}: process did not exit`);
+      assert.equal(ex.code, 0, `${sig}: exit ${JSON.stringify(ex)} after ${took} ms; stderr: ${s.logs.slice(-3).join(' | ')}`);
+      assert.ok(took < 4000, `${sig}: shutdown took ${took} ms (shutdown_timeout 4s)`);
+      const reasons = await Promise.race([Promise.all(discs), h.sleep(5000).then(() => null)]);
+      assert.ok(reasons, `${sig}: not every client was disconnected`);
+      // the message is still there after a restart on the same dir
+      const s2 = await h.startServer({ dataDir: s.dataDir, args: FAST });
+      t.after(() => s2.stop());
+      const all = await historyAll(s2, room);
+      assert.deepEqual(all.map((m) => m.content), ['before shutdown']);
+    });
   }
-});
+}

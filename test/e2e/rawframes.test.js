@@ -23,8 +23,8 @@ async function raw(srv, { eio = 4, query = '' } = {}) {
   ws.on('message', (data) => {
     const s = data.toString();
     if (s === '2') { ws.send('3'); return; } // EIO4 server ping
-    frames.push(s);
-    for (const w of [...waiters]) if (w.pred(s)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(s); }
+    const w = waiters.find((x) => x.pred(s));
+    if (w) { waiters.splice(waiters.indexOf(w), 1); w.resolve(s); } else frames.push(s);
   });
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
   const r = {
@@ -84,7 +84,9 @@ test('raw frames over a bare EIO4 websocket (42, 42[], 42/chat,, 43/chat,9[], 42
   const outcomes = [];
   for (const f of FRAMES) {
     const frame = f.replace('__ROOM__', room);
-    const r = await rawJoined(server, room, { chat: true });
+    const r = await rawJoined(server, room, { chat: true }).catch((e) => {
+      throw new Error(`setting up the raw connection for ${JSON.stringify(frame.slice(0, 40))} (after ${outcomes.length} frames): ${e.message}`);
+    });
     try {
       r.send(frame);
       // probe: an event with an ack on "/" tells whether the connection is still served
@@ -149,18 +151,31 @@ test('raw frames over a bare EIO3 websocket do not hurt anyone else', async (t) 
   await got;
 });
 
-test('raw: an event before CONNECT and a CONNECT without token are refused without harm', async (t) => {
+test('raw: a CONNECT without token is refused with CONNECT_ERROR { message, data: { code } }', async (t) => {
   const r = await raw(server);
   t.after(() => r.close());
-  r.send('42["join_room","x"]');
   r.send('40');
   const refused = await r.next((f) => f.startsWith('44'));
-  assert.ok(refused, 'CONNECT without token must be refused with CONNECT_ERROR');
+  assert.ok(refused, `CONNECT without token must be refused with CONNECT_ERROR; got ${JSON.stringify(r.frames)}`);
   const body = JSON.parse(refused.slice(2));
   assert.equal(body.message, 'Authentication failed');
   assert.equal(body.data.code, 'missing_token');
+});
+
+test('raw: an event before CONNECT is dropped or closes that connection, nothing else', async (t) => {
+  const room = h.uniq('pre');
+  const by = await h.connect(t, server, { sub: h.uniq('by') });
+  await h.join(by, room);
+  const r = await raw(server);
+  t.after(() => r.close());
+  r.send(`42${JSON.stringify(['send_message', { roomId: room, content: 'sneaky' }])}`);
+  r.send(`421${JSON.stringify(['join_room', room])}`);
+  const reply = await r.next((f) => f.startsWith('431'), 1000);
+  assert.equal(reply, null, `an event before CONNECT was served: ${reply}`);
   const hz = await h.http(server, 'GET', '/healthz', { key: false });
   assert.equal(hz.status, 200);
+  await h.barrier(by, room);
+  assert.deepEqual(by.events.filter((e) => e.event !== 'room_users'), []);
 });
 
 for (const transport of ['websocket', 'polling']) {
@@ -178,7 +193,9 @@ for (const transport of ['websocket', 'polling']) {
     const disc = new Promise((resolve) => a.once('disconnect', resolve));
     const quiet = h.expectNoEvent(b, 'new_message', 1000, (m) => m.content.length > 10000);
     a.emit('send_message', { roomId: room, content: 'B'.repeat(20000) }, () => {});
+    const t0 = Date.now();
     const reason = await Promise.race([disc, h.sleep(8000).then(() => 'not disconnected')]);
+    t.diagnostic(`disconnected after ${Date.now() - t0} ms: ${reason}`);
     assert.notEqual(reason, 'not disconnected', 'an oversized packet must close the connection');
     await quiet;
     assert.equal(b.connected, true, 'the other connection was closed too');
@@ -189,5 +206,8 @@ for (const transport of ['websocket', 'polling']) {
     await h.join(c, room);
     const hist = await h.emitAck(c, 'fetch_history', { roomId: room });
     assert.deepEqual(hist.messages.map((m) => m.content.length), [3000, 'after big'.length]);
+    const t1 = Date.now();
+    await s.stop();
+    t.diagnostic(`SIGTERM took ${Date.now() - t1} ms`);
   });
 }

@@ -104,8 +104,16 @@ async function startServer(opts = {}) {
   });
 
   /** SIGTERM and wait; resolves { code, signal }. Falls back to SIGKILL after ms. */
+  server.sockets = new Set();
   server.stop = async (ms = 15000) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+    // cleanup path: close this harness's clients first, so that a slow shutdown with clients
+    // connected (checked on its own in durability.test.js) does not slow every file down
+    if (server.sockets.size) {
+      for (const so of server.sockets) closeSocket(so);
+      server.sockets.clear();
+      await sleep(50);
+    }
     proc.kill('SIGTERM');
     const t = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* gone */ } }, ms);
     const r = await exited;
@@ -196,6 +204,7 @@ function makeSocket(server, opts = {}) {
   const url = server.url + (nsp === '/' ? '/' : nsp);
   const socket = client === 'v2' ? ioV2(url, clientOptions(o)) : ioV4(url, clientOptions(o));
   socket.client = client;
+  if (server.sockets) server.sockets.add(socket);
   record(socket, client);
   return socket;
 }
@@ -215,7 +224,12 @@ async function connect(t, server, opts = {}) {
   const socket = makeSocket(server, opts);
   if (t) t.after(() => closeSocket(socket));
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`connect timeout (${JSON.stringify({ client: socket.client, transport: opts.transport, nsp: opts.nsp })})`)); }, 20000);
+    const timer = setTimeout(() => { cleanup(); const eng = socket.io && socket.io.engine;
+      reject(new Error(`connect timeout after 20s (${JSON.stringify({
+        client: socket.client, transport: opts.transport, nsp: opts.nsp,
+        managerState: socket.io && socket.io._readyState, engineState: eng && eng.readyState,
+        engineTransport: eng && eng.transport && eng.transport.name, engineId: eng && eng.id,
+      })})`)); }, 20000);
     function cleanup() {
       clearTimeout(timer);
       socket.off('connect', onConnect); socket.off('connect_error', onErr); socket.off('error', onErr);
