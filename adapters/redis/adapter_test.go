@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/iohub/iohub/adapters/redis"
@@ -42,11 +43,11 @@ func testOptions(sharded bool, reg prometheus.Registerer) redis.AdapterOptions {
 	}
 }
 
-// startNode starts a Socket.IO server on srv with namespaces "/" and "/chat".
-func startNode(t *testing.T, srv *redistest.Server, sharded bool) *node {
+// startNode starts a Socket.IO server on Redis client rc with namespaces "/" and "/chat".
+func startNode(t *testing.T, rc *goredis.Client, sharded bool) *node {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	ad, err := redis.NewAdapter(context.Background(), srv.Client(t), testOptions(sharded, reg))
+	ad, err := redis.NewAdapter(context.Background(), rc, testOptions(sharded, reg))
 	if err != nil {
 		t.Fatalf("NewAdapter: %v", err)
 	}
@@ -70,7 +71,7 @@ func startCluster(t *testing.T, srv *redistest.Server, sharded bool, count int) 
 	t.Helper()
 	nodes := make([]*node, count)
 	for i := range nodes {
-		nodes[i] = startNode(t, srv, sharded)
+		nodes[i] = startNode(t, srv.Client(t), sharded)
 	}
 	for _, n := range nodes {
 		waitServerCount(t, n, "/", count)

@@ -46,13 +46,29 @@ func dial(t *testing.T, srv *httptest.Server, nsp string) *wsClient {
 		_ = conn.Close()
 		<-c.closed
 	})
-	c.write(t, "40"+c.prefix())
-	select {
-	case c.sid = <-connected:
-	case <-time.After(waitFor):
-		t.Fatalf("no CONNECT reply for %s", nsp)
-	}
+	c.sid = c.awaitConnect(t, connected)
 	return c
+}
+
+// resendConnect is how long a client waits for its CONNECT reply before sending CONNECT
+// again. The library's websocket transport starts reading before the server attaches its
+// packet listeners, so a CONNECT sent right after the handshake is sometimes lost.
+const resendConnect = 3 * time.Second
+
+// awaitConnect waits for the CONNECT reply, resending CONNECT when it seems lost.
+func (c *wsClient) awaitConnect(t *testing.T, connected <-chan string) string {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for {
+		select {
+		case sid := <-connected:
+			return sid
+		case <-time.After(resendConnect):
+			c.write(t, "40"+c.prefix())
+		case <-deadline:
+			t.Fatalf("no CONNECT reply for %s", c.nsp)
+		}
+	}
 }
 
 // prefix is the namespace part of a packet ("" for "/").
@@ -83,12 +99,17 @@ func (c *wsClient) read(t *testing.T, connected chan<- string) {
 		}
 		msg := string(data)
 		switch {
+		case strings.HasPrefix(msg, "0"):
+			c.write(t, "40"+c.prefix())
 		case msg == "2":
 			c.write(t, "3")
 		case strings.HasPrefix(msg, "40"+c.prefix()):
 			var ok struct{ Sid string }
 			_ = json.Unmarshal([]byte(strings.TrimPrefix(msg, "40"+c.prefix())), &ok)
-			connected <- ok.Sid
+			select {
+			case connected <- ok.Sid:
+			default: // a reply to a resent CONNECT
+			}
 		case strings.HasPrefix(msg, "42"+c.prefix()), strings.HasPrefix(msg, "45"):
 			c.event(t, msg)
 		case strings.HasPrefix(msg, "41"+c.prefix()):

@@ -1,0 +1,172 @@
+package redis_test
+
+import (
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"github.com/iohub/iohub/adapters/redis/redistest"
+)
+
+// fetchCount runs fetchSockets on op and returns how many sockets it found.
+func fetchCount(t *testing.T, op *socket.BroadcastOperator) int {
+	t.Helper()
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	op.FetchSockets()(func(sockets []*socket.RemoteSocket, err error) { done <- result{len(sockets), err} })
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("fetchSockets: %v", r.err)
+	}
+	return r.n
+}
+
+// hasRoom reports whether client c's socket on n is in room.
+func hasRoom(n *node, c *wsClient, room socket.Room) bool {
+	s, ok := n.io.Of(c.nsp, nil).Sockets().Load(socket.SocketId(c.sid))
+	return ok && s.Rooms().Has(room)
+}
+
+func TestRequestsAcrossNodes(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			nodes := startCluster(t, srv, mode.sharded, 2)
+			a, b := nodes[0], nodes[1]
+			onA := dial(t, a.http, "/")
+			onB1 := dial(t, b.http, "/")
+			onB2 := dial(t, b.http, "/")
+			dial(t, b.http, "/chat")
+			join(t, b, onB1, "room")
+
+			t.Run("fetchSockets", func(t *testing.T) {
+				if n := fetchCount(t, a.io.In()); n != 3 {
+					t.Errorf("fetchSockets of / found %d sockets, want 3", n)
+				}
+				if n := fetchCount(t, a.io.In("room")); n != 1 {
+					t.Errorf("fetchSockets of room found %d sockets, want 1", n)
+				}
+				if n := fetchCount(t, a.io.Of("/chat", nil).In()); n != 1 {
+					t.Errorf("fetchSockets of /chat found %d sockets, want 1", n)
+				}
+			})
+
+			t.Run("serverSideEmit", func(t *testing.T) {
+				got := make(chan []any, 1)
+				_ = b.io.Of("/", nil).On("hello", func(args ...any) {
+					if ack, ok := args[len(args)-1].(socket.Ack); ok {
+						ack([]any{"pong"}, nil)
+						args = args[:len(args)-1]
+					}
+					got <- args
+				})
+				replies := make(chan []any, 1)
+				err := a.io.Of("/", nil).ServerSideEmit("hello", "x", socket.Ack(func(r []any, err error) {
+					if err != nil {
+						t.Errorf("serverSideEmit ack: %v", err)
+					}
+					replies <- r
+				}))
+				if err != nil {
+					t.Fatalf("ServerSideEmit: %v", err)
+				}
+				if args := <-got; len(args) != 1 || args[0] != "x" {
+					t.Errorf("node b got %v, want [x]", args)
+				}
+				if r := <-replies; len(r) != 1 {
+					t.Errorf("replies %v, want one from node b", r)
+				}
+			})
+
+			t.Run("socketsJoin and socketsLeave", func(t *testing.T) {
+				a.io.In(socket.Room(onB2.sid)).SocketsJoin("joined")
+				eventually(t, "remote socket joined", func() bool { return hasRoom(b, onB2, "joined") })
+				_ = a.io.To("joined").Emit("msg", "joined")
+				onB2.expect(t, "msg")
+				a.io.In("joined").SocketsLeave("joined")
+				eventually(t, "remote socket left", func() bool { return !hasRoom(b, onB2, "joined") })
+			})
+
+			t.Run("disconnectSockets", func(t *testing.T) {
+				a.io.In("room").DisconnectSockets(true)
+				onB1.waitClosed(t)
+				a.io.Emit("after")
+				onB2.expect(t, "after")
+				onA.expect(t, "after")
+			})
+		})
+	}
+}
+
+func TestNodeLiveness(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			a := startNode(t, srv.Client(t), mode.sharded)
+			proxy := redistest.NewProxy(t, srv)
+			b := startNode(t, goredis.NewClient(&goredis.Options{Addr: proxy.Addr}), mode.sharded)
+			c := startNode(t, srv.Client(t), mode.sharded)
+			for _, n := range []*node{a, b, c} {
+				waitServerCount(t, n, "/", 3)
+			}
+
+			// A clean shutdown is announced: the others stop counting c at once.
+			c.io.Close(nil)
+			waitServerCount(t, a, "/", 2)
+
+			// A node cut off from Redis stops its heartbeat: dropped after the timeout.
+			proxy.Cut()
+			waitServerCount(t, a, "/", 1)
+			if n := fetchCount(t, a.io.In()); n != 0 {
+				t.Errorf("fetchSockets found %d sockets, want 0", n)
+			}
+		})
+	}
+}
+
+func TestRedisRestart(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			nodes := startCluster(t, srv, mode.sharded, 2)
+			a, b := nodes[0], nodes[1]
+			onA := dial(t, a.http, "/")
+			onB := dial(t, b.http, "/")
+			join(t, a, onA, "room")
+			join(t, b, onB, "room")
+
+			srv.Restart(t)
+
+			// Broadcasts published while a subscriber reconnects are lost (pub/sub): keep
+			// sending until one crosses in each direction; then the cluster must be whole
+			// again by itself.
+			crossing(t, a, onB)
+			crossing(t, b, onA)
+			for _, n := range nodes {
+				waitServerCount(t, n, "/", 2)
+			}
+			if n := fetchCount(t, a.io.In("room")); n != 2 {
+				t.Errorf("fetchSockets after restart found %d, want 2", n)
+			}
+		})
+	}
+}
+
+// crossing emits "msg" to client to's socket from node n until to gets one.
+func crossing(t *testing.T, n *node, to *wsClient) {
+	t.Helper()
+	eventually(t, "a broadcast crosses the restarted Redis", func() bool {
+		_ = n.io.To(socket.Room(to.sid)).Emit("msg")
+		select {
+		case ev := <-to.events:
+			return ev.Name == "msg"
+		case <-time.After(50 * time.Millisecond):
+			return false
+		}
+	})
+}
