@@ -1,34 +1,42 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
+	"slices"
 
 	"go.etcd.io/bbolt"
 
 	"github.com/iohub/iohub/server/chat"
 )
 
-// The database layout:
+// The database layout: three top-level buckets whose keys start with the room's prefix
+// P = key(namespace, room), so each room's entries are contiguous:
 //
-//	rooms/                          rootBucket
-//	  key(namespace, room)/         one bucket per room
-//	    msgs/     seqKey(seq) -> encode(chat.Message); the bucket's sequence is the last seq
-//	    dedup/    key(author, clientMessageID) -> seqKey(seq)
-//	    cursors/  key(userID) -> seqKey(seq read up to, inclusive)
+//	msgs/     P ‖ seq (8 bytes, big-endian) -> encode(chat.Message)
+//	cursors/  P ‖ key(userID) -> seq read up to, inclusive (8 bytes)
+//	dedup/    P ‖ key(author, clientMessageID) -> seq (8 bytes)
 //
 // A room numbers its messages 1, 2, 3, ... and a message's ID is chat.FormatID(seq), 20
-// zero-padded decimal digits, so IDs sort byte-wise like the big-endian keys and the
-// unread count is the last seq minus the cursor's seq.
+// zero-padded decimal digits, so IDs sort byte-wise like the keys. The last seq is the
+// room's last key in msgs, and the unread count is the last seq minus the cursor's seq.
+//
+// Flat buckets, rather than a bucket per room, keep a commit that touches many rooms to
+// a few pages per room: that is what lets one fsync serve many senders in many rooms.
 var (
-	rootBucket    = []byte("rooms")
 	msgsBucket    = []byte("msgs")
-	dedupBucket   = []byte("dedup")
 	cursorsBucket = []byte("cursors")
+	dedupBucket   = []byte("dedup")
+	allBuckets    = [][]byte{msgsBucket, cursorsBucket, dedupBucket}
 )
 
+// seqLen is the length of a sequence number in keys and values.
+const seqLen = 8
+
 // key joins parts unambiguously (each is prefixed by its length), so ("a", "bc") and
-// ("ab", "c") differ and no key is empty.
+// ("ab", "c") differ, no key is empty, and no room's prefix starts another room's keys.
 func key(parts ...string) []byte {
 	var out []byte
 	for _, p := range parts {
@@ -37,80 +45,109 @@ func key(parts ...string) []byte {
 	return out
 }
 
-// seqKey is the 8-byte big-endian form of seq, which sorts like seq.
-func seqKey(seq uint64) []byte {
+// seqBytes is the 8-byte big-endian form of seq, which sorts like seq.
+func seqBytes(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, seq)
 }
 
-// keySeq is the inverse of seqKey; a value of another length reads as 0 (nothing).
-func keySeq(k []byte) uint64 {
-	if len(k) != 8 {
+// bytesSeq is the inverse of seqBytes; a value of another length reads as 0 (nothing).
+func bytesSeq(b []byte) uint64 {
+	if len(b) != seqLen {
 		return 0
 	}
-	return binary.BigEndian.Uint64(k)
+	return binary.BigEndian.Uint64(b)
 }
 
-// room holds the buckets of one room within a transaction.
-type room struct {
-	msgs, dedup, cursors *bbolt.Bucket
-}
-
-// openRoom finds the room's buckets; ok is false when the room has never had a message.
-func openRoom(tx *bbolt.Tx, ref chat.RoomRef) (r room, ok bool) {
-	b := tx.Bucket(rootBucket).Bucket(key(ref.Namespace, ref.Room))
-	if b == nil {
-		return room{}, false
-	}
-	return room{b.Bucket(msgsBucket), b.Bucket(dedupBucket), b.Bucket(cursorsBucket)}, true
-}
-
-// createRoom opens the room's buckets, creating them when needed (writable tx only).
-func createRoom(tx *bbolt.Tx, ref chat.RoomRef) (room, error) {
-	b, err := tx.Bucket(rootBucket).CreateBucketIfNotExists(key(ref.Namespace, ref.Room))
-	if err != nil {
-		return room{}, fmt.Errorf("create room bucket: %w", err)
-	}
-	var r room
-	for _, sub := range []struct {
-		name []byte
-		dst  **bbolt.Bucket
-	}{{msgsBucket, &r.msgs}, {dedupBucket, &r.dedup}, {cursorsBucket, &r.cursors}} {
-		if *sub.dst, err = b.CreateBucketIfNotExists(sub.name); err != nil {
-			return room{}, fmt.Errorf("create %s bucket: %w", sub.name, err)
+// createBuckets creates the top-level buckets that are missing.
+func createBuckets(tx *bbolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
-	return r, nil
+	return nil
+}
+
+// room addresses one room's entries within a transaction.
+type room struct {
+	msgs, cursors, dedup *bbolt.Bucket
+	prefix               []byte
+}
+
+// openRoom addresses the room in tx; a room without messages simply has no entries.
+func openRoom(tx *bbolt.Tx, ref chat.RoomRef) room {
+	return room{
+		msgs:    tx.Bucket(msgsBucket),
+		cursors: tx.Bucket(cursorsBucket),
+		dedup:   tx.Bucket(dedupBucket),
+		prefix:  key(ref.Namespace, ref.Room),
+	}
+}
+
+// withPrefix is the room's prefix followed by the given parts.
+func (r room) withPrefix(parts ...string) []byte {
+	return append(slices.Clip(r.prefix), key(parts...)...)
+}
+
+// msgKey is the key of message seq.
+func (r room) msgKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(slices.Clip(r.prefix), seq)
+}
+
+// seqAt is the sequence of msgs key k, or 0 when k is not a message of the room (or nil).
+func (r room) seqAt(k []byte) uint64 {
+	if len(k) != len(r.prefix)+seqLen || !bytes.HasPrefix(k, r.prefix) {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k[len(r.prefix):])
+}
+
+// seekBefore places c on the newest key below the room's message bound (which may be
+// another room's key, or nil).
+func (r room) seekBefore(c *bbolt.Cursor, bound uint64) (k, v []byte) {
+	if k, _ = c.Seek(r.msgKey(bound)); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+// last is the sequence of the room's newest message (0 when it has none).
+func (r room) last() uint64 {
+	k, _ := r.seekBefore(r.msgs.Cursor(), math.MaxUint64)
+	return r.seqAt(k)
+}
+
+// find is the sequence of the message with the given id; ok is false when the room has no
+// such message.
+func (r room) find(id string) (seq uint64, ok bool) {
+	seq, ok = chat.ParseID(id)
+	return seq, ok && r.msgs.Get(r.msgKey(seq)) != nil
 }
 
 // message reads the message with sequence seq, which the caller knows exists.
 func (r room) message(seq uint64) (chat.Message, error) {
-	v := r.msgs.Get(seqKey(seq))
+	v := r.msgs.Get(r.msgKey(seq))
 	if v == nil {
 		return chat.Message{}, fmt.Errorf("message %d is missing", seq)
 	}
 	return decode(v)
 }
 
-// lookup finds the message with the given id in the room: its room, its sequence, and
-// whether it exists at all.
-func lookup(tx *bbolt.Tx, ref chat.RoomRef, id string) (r room, seq uint64, ok bool) {
-	r, exists := openRoom(tx, ref)
-	seq, valid := chat.ParseID(id)
-	if !exists || !valid || r.msgs.Get(seqKey(seq)) == nil {
-		return room{}, 0, false
-	}
-	return r, seq, true
+// duplicateOf is the sequence of the message author stored with clientMessageID (0 when
+// there is none).
+func (r room) duplicateOf(author, clientMessageID string) uint64 {
+	return bytesSeq(r.dedup.Get(r.withPrefix(author, clientMessageID)))
 }
 
 // cursor is the sequence userID has read up to (0 before the first read).
 func (r room) cursor(userID string) uint64 {
-	return keySeq(r.cursors.Get(key(userID)))
+	return bytesSeq(r.cursors.Get(r.withPrefix(userID)))
 }
 
-// readState describes cursor seq of the room as chat.Store reports it: the ID ("" for 0)
-// and the number of messages after it.
+// readState describes cursor seq as chat.Store reports it: the ID ("" for 0) and the
+// number of messages after it.
 func (r room) readState(seq uint64) (cursor string, unread int) {
-	unread = int(r.msgs.Sequence() - seq)
+	unread = int(r.last() - seq)
 	if seq == 0 {
 		return "", unread
 	}
@@ -119,11 +156,11 @@ func (r room) readState(seq uint64) (cursor string, unread int) {
 
 // put stores msg as message seq and moves its author's cursor to it.
 func (r room) put(seq uint64, msg chat.Message) error {
-	if err := r.msgs.Put(seqKey(seq), encode(msg)); err != nil {
+	if err := r.msgs.Put(r.msgKey(seq), encode(msg)); err != nil {
 		return fmt.Errorf("put message: %w", err)
 	}
 	if msg.ClientMessageID != nil {
-		if err := r.dedup.Put(key(msg.UserID, *msg.ClientMessageID), seqKey(seq)); err != nil {
+		if err := r.dedup.Put(r.withPrefix(msg.UserID, *msg.ClientMessageID), seqBytes(seq)); err != nil {
 			return fmt.Errorf("put client message id: %w", err)
 		}
 	}
@@ -132,7 +169,7 @@ func (r room) put(seq uint64, msg chat.Message) error {
 
 // setCursor records that userID has read up to seq.
 func (r room) setCursor(userID string, seq uint64) error {
-	if err := r.cursors.Put(key(userID), seqKey(seq)); err != nil {
+	if err := r.cursors.Put(r.withPrefix(userID), seqBytes(seq)); err != nil {
 		return fmt.Errorf("put read cursor: %w", err)
 	}
 	return nil

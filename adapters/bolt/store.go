@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,11 +68,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bbolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(rootBucket)
-		return err
-	})
-	if err != nil {
+	if err := db.Update(createBuckets); err != nil {
 		return nil, fmt.Errorf("initialise %s: %w", path, errors.Join(err, db.Close()))
 	}
 	return &Store{db: db, writer: newWriter(db, opts.MaxBatch)}, nil
@@ -95,26 +92,19 @@ func (s *Store) Append(ctx context.Context, ref chat.RoomRef, msg chat.Message) 
 
 // appendTx is Append within the writer's transaction.
 func appendTx(tx *bbolt.Tx, ref chat.RoomRef, msg chat.Message) (chat.Message, bool, error) {
-	r, exists := openRoom(tx, ref)
-	if exists && msg.ClientMessageID != nil {
-		if seq := keySeq(r.dedup.Get(key(msg.UserID, *msg.ClientMessageID))); seq != 0 {
+	r := openRoom(tx, ref)
+	if msg.ClientMessageID != nil {
+		if seq := r.duplicateOf(msg.UserID, *msg.ClientMessageID); seq != 0 {
 			orig, err := r.message(seq)
 			return orig, true, err
 		}
 	}
 	if msg.ReplyTo != nil {
-		if _, _, ok := lookup(tx, ref, *msg.ReplyTo); !ok {
+		if _, ok := r.find(*msg.ReplyTo); !ok {
 			return chat.Message{}, false, refusal{fmt.Errorf("reply to message %q: %w", *msg.ReplyTo, chat.ErrNotFound)}
 		}
 	}
-	r, err := createRoom(tx, ref)
-	if err != nil {
-		return chat.Message{}, false, err
-	}
-	seq, err := r.msgs.NextSequence()
-	if err != nil {
-		return chat.Message{}, false, fmt.Errorf("next sequence: %w", err)
-	}
+	seq := r.last() + 1
 	msg.ID, msg.Timestamp = chat.FormatID(seq), chat.FormatTimestamp(time.Now())
 	return msg, false, r.put(seq, msg)
 }
@@ -131,24 +121,17 @@ func (s *Store) History(_ context.Context, ref chat.RoomRef, before string, limi
 	return msgs, hasMore, nil
 }
 
-// historyTx is History within a read transaction: it walks the messages backwards from
-// the newest one older than before.
+// historyTx is History within a read transaction: it walks the room's messages backwards
+// from the newest one older than before.
 func historyTx(tx *bbolt.Tx, ref chat.RoomRef, before string, limit int) ([]chat.Message, bool, error) {
-	page := []chat.Message{}
-	r, ok := openRoom(tx, ref)
-	if !ok {
-		return page, false, nil
+	bound := uint64(math.MaxUint64)
+	if before != "" {
+		bound = chat.IDBound(before)
 	}
+	r, page := openRoom(tx, ref), []chat.Message{}
 	c := r.msgs.Cursor()
-	var k, v []byte
-	if before == "" {
-		k, v = c.Last()
-	} else if k, _ = c.Seek(seqKey(chat.IDBound(before))); k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
-	for ; k != nil && len(page) < limit; k, v = c.Prev() {
+	k, v := r.seekBefore(c, bound)
+	for ; r.seqAt(k) != 0 && len(page) < limit; k, v = c.Prev() {
 		msg, err := decode(v)
 		if err != nil {
 			return nil, false, err
@@ -156,7 +139,7 @@ func historyTx(tx *bbolt.Tx, ref chat.RoomRef, before string, limit int) ([]chat
 		page = append(page, msg)
 	}
 	slices.Reverse(page)
-	return page, k != nil, nil
+	return page, r.seqAt(k) != 0, nil
 }
 
 // MarkRead implements chat.Store. It returns once the cursor is on disk.
@@ -179,7 +162,8 @@ func (s *Store) MarkRead(ctx context.Context, ref chat.RoomRef, userID, messageI
 
 // markReadTx is MarkRead within the writer's transaction.
 func markReadTx(tx *bbolt.Tx, ref chat.RoomRef, userID, messageID string) (string, int, bool, error) {
-	r, seq, ok := lookup(tx, ref, messageID)
+	r := openRoom(tx, ref)
+	seq, ok := r.find(messageID)
 	if !ok {
 		return "", 0, false, refusal{fmt.Errorf("message %q: %w", messageID, chat.ErrNotFound)}
 	}
@@ -198,9 +182,8 @@ func markReadTx(tx *bbolt.Tx, ref chat.RoomRef, userID, messageID string) (strin
 // ReadState implements chat.Store.
 func (s *Store) ReadState(_ context.Context, ref chat.RoomRef, userID string) (cursor string, unread int, err error) {
 	err = s.db.View(func(tx *bbolt.Tx) error {
-		if r, ok := openRoom(tx, ref); ok {
-			cursor, unread = r.readState(r.cursor(userID))
-		}
+		r := openRoom(tx, ref)
+		cursor, unread = r.readState(r.cursor(userID))
 		return nil
 	})
 	if err != nil {
