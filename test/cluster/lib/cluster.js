@@ -531,6 +531,22 @@ function seen(socket, event, pred = () => true, mark = 0) {
 }
 
 /**
+ * Resolves with the first payload of event matching pred recorded on socket since index mark
+ * of socket.events (so events that already arrived count), waiting up to ms for one.
+ */
+async function waitSeen(socket, event, pred = () => true, { mark = 0, ms = 5000 } = {}) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const got = seen(socket, event, pred, mark);
+    if (got.length) return got[0];
+    if (Date.now() > deadline) {
+      throw new Error(`timeout after ${ms}ms waiting for "${event}" on ${socket.label}/${socket.id} (since #${mark}); last seen: ${JSON.stringify(seen(socket, event).slice(-4))}`);
+    }
+    await sleep(20);
+  }
+}
+
+/**
  * Asserts no event matching pred arrives within ms. The only fixed wait in the suite, used to
  * check that something does NOT happen (a bounded quiet window after a barrier).
  */
@@ -593,5 +609,5 @@ module.exports = {
   sleep, uniq, tmpDir, freePort, waitUntil, tcpOpen,
   startRedis, redisCmd, startNode, logRecords, renderNginxConf, startNginx, startCluster,
   token, request, fullHistory, pinAddresses, ownerOf, agentFor,
-  makeSocket, closeSocket, connect, waitFor, emitAck, join, send, barrier, seen, expectNoEvent, assertFail,
+  makeSocket, closeSocket, connect, waitFor, emitAck, join, send, barrier, seen, waitSeen, expectNoEvent, assertFail,
 };

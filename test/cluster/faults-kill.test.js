@@ -1,0 +1,120 @@
+'use strict';
+// Fault tests: kill -9 of one node.
+// (2) Mid-traffic through nginx: clients pinned to both nodes (by source address) send with
+//     acks and the client `retries` option; node B dies; B's clients reconnect through nginx to
+//     A and go on. Afterwards every acked message is in history exactly once; counts printed.
+// (3) How long until presence drops a killed node's users: the time from kill -9 to the
+//     user_left a client on the surviving node receives (printed; only a generous bound asserted).
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./lib/cluster');
+const { retryingSender, tally } = require('./lib/traffic');
+
+const MODE = process.env.CLUSTER_FAULT_MODE || 'classic';
+const PRESENCE_DROP_BOUND_MS = Number(process.env.PRESENCE_DROP_BOUND_MS || 90000);
+
+test(`kill -9 of a node mid-traffic through nginx (${MODE}): clients move to the other node; every acked message stored exactly once`, async (t) => {
+  const cl = await h.startCluster({ nodes: 2, nginx: true, sharded: MODE === 'sharded' });
+  t.after(() => cl.stop());
+  const [A, B] = cl.nodes;
+  const pins = await h.pinAddresses(cl.nginx, cl.nodes);
+  const room = h.uniq('kill');
+
+  const clientOpts = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 1000, retries: 30, ackTimeout: 2000 };
+  const plan = [
+    { node: 'A', transport: 'websocket' }, { node: 'A', transport: 'polling' },
+    { node: 'B', transport: 'websocket' }, { node: 'B', transport: 'polling' },
+    { node: 'B', transport: 'polling' },
+  ];
+  const senders = [];
+  for (const [i, p] of plan.entries()) {
+    const label = `k${i}${p.node}${p.transport[0]}`;
+    const sock = await h.connect(t, cl.nginx, { ...clientOpts, sub: h.uniq(label), transport: p.transport, localAddress: pins.get(p.node), label });
+    const s = retryingSender(sock, room, { prefix: label, gapMs: 60 });
+    s.pinned = p.node;
+    senders.push(s);
+  }
+  t.after(async () => { for (const s of senders) { s.running = false; h.closeSocket(s.socket); } });
+  const observer = await h.connect(t, A, { sub: h.uniq('obs') });
+  await h.join(observer, room);
+
+  await h.waitUntil(() => senders.every((s) => s.acked.size >= 8), { ms: 30000, what: '8 acked messages per client before the kill' });
+
+  const killedAt = Date.now();
+  const ackedBefore = new Map(senders.map((s) => [s, s.acked.size]));
+  await B.kill();
+
+  // B's clients notice, reconnect through nginx (which now sends them to A) and re-join
+  const onB = senders.filter((s) => s.pinned === 'B');
+  await h.waitUntil(() => onB.every((s) => s.connects >= 2 && s.joined), { ms: 30000, what: 'B\'s clients reconnected through nginx and re-joined' });
+  const reconnectMs = Date.now() - killedAt;
+  assert.equal((await h.ownerOf(cl.nginx, cl.nodes, pins.get('B'))).name, 'A', 'nginx now sends B\'s clients to A');
+  await h.waitUntil(() => senders.every((s) => s.acked.size >= ackedBefore.get(s) + 8), { ms: 30000, what: '8 more acked messages per client after the kill' });
+  const resumeMs = Date.now() - killedAt;
+
+  await Promise.all(senders.map((s) => s.stop()));
+  for (const s of senders.filter((x) => x.pinned === 'A')) assert.equal(s.connects, 1, `${s.prefix} on the surviving node was not disconnected`);
+
+  // every acked message exactly once, with the id of its ack
+  const hist = await h.fullHistory(A, room);
+  const { byId, duplicates, stored } = tally(hist);
+  let sent = 0; let acked = 0; let resends = 0; const failures = {};
+  for (const s of senders) {
+    sent += s.sent; acked += s.acked.size; resends += s.resends;
+    for (const [k, v] of Object.entries(s.failures)) failures[k] = (failures[k] || 0) + v;
+    for (const [id, reply] of s.acked) {
+      const list = byId.get(id);
+      assert.ok(list, `${id} was acked but is not in history`);
+      assert.equal(list.length, 1, `${id} stored ${list.length} times`);
+      assert.equal(list[0].id, reply.savedId, `${id}: stored id differs from the acked savedId`);
+    }
+  }
+  assert.equal(duplicates, 0);
+  assert.equal(acked, sent, 'every message a client started was eventually acked');
+  assert.equal(stored, acked, 'nothing stored that was not acked');
+  // the observer on A saw each stored message once
+  await h.barrier(observer, room);
+  const seenIds = h.seen(observer, 'new_message').map((m) => m.clientMessageId);
+  assert.equal(new Set(seenIds).size, seenIds.length, 'observer saw no message twice');
+  const summary = `kill -9 mid-traffic: clients ${senders.length} (${onB.length} on the killed node), sent ${sent}, acked ${acked}, stored ${stored}, duplicates ${duplicates}, resends ${resends} ${JSON.stringify(failures)}; reconnected+re-joined ${reconnectMs} ms, 8 more acks each ${resumeMs} ms after the kill`;
+  t.diagnostic(summary);
+  console.log(`# ${summary}`);
+});
+
+test(`presence drops a killed node's users (${MODE}): user_left on the surviving node, measured`, async (t) => {
+  const cl = await h.startCluster({ nodes: 2, sharded: MODE === 'sharded' });
+  t.after(() => cl.stop());
+  const [A, B] = cl.nodes;
+  const room = h.uniq('pd');
+  const obs = await h.connect(t, A, { sub: h.uniq('obs') });
+  await h.join(obs, room);
+  const victimId = h.uniq('victim');
+  const bothId = h.uniq('both');
+  const victim = await h.connect(t, B, { sub: victimId, transport: 'polling' });
+  const bothOnB = await h.connect(t, B, { sub: bothId });
+  const bothOnA = await h.connect(t, A, { sub: bothId, transport: 'polling' });
+  const joined = h.waitFor(obs, 'user_joined', (e) => e.userId === victimId);
+  await h.join(victim, room);
+  await joined;
+  await h.join(bothOnB, room);
+  await h.join(bothOnA, room);
+  assert.equal((await h.request(A.url, 'GET', `/api/v1/rooms/${room}/users`)).body.count, 3);
+
+  const left = h.waitFor(obs, 'user_left', (e) => e.userId === victimId, PRESENCE_DROP_BOUND_MS);
+  const mark = obs.events.length;
+  const killedAt = Date.now();
+  await B.kill();
+  const ev = await left;
+  const dropMs = Date.now() - killedAt;
+  assert.deepEqual(ev, { roomId: room, userId: victimId, userName: `Name ${victimId}` });
+  await h.waitSeen(obs, 'room_users', (e) => e.count === 2, { mark });
+  await h.waitUntil(async () => (await h.request(A.url, 'GET', `/api/v1/rooms/${room}/users`)).body.count === 2, { ms: 10000, what: 'count 2 after the drop' });
+  const users = (await h.request(A.url, 'GET', `/api/v1/rooms/${room}/users`)).body.users.map((u) => u.userId);
+  assert.ok(users.includes(bothId), 'a user with a socket on the surviving node stays present');
+  assert.ok(!users.includes(victimId));
+  assert.equal(h.seen(obs, 'user_left', (e) => e.userId === bothId).length, 0, 'no user_left for a user still connected to A');
+  const summary = `presence drop after kill -9: user_left on the surviving node ${dropMs} ms after the kill`;
+  t.diagnostic(summary);
+  console.log(`# ${summary}`);
+});
