@@ -111,6 +111,9 @@ func decodeCluster(raw []byte) (*adapter.ClusterMessage, error) {
 		hasRaw = len(env.Data) > 0 && env.Data[0] != msgpackNil
 		fill = func(v any) error { return msgpackUnmarshal(env.Data, v) }
 	}
+	if m.Uid == "" {
+		return nil, fmt.Errorf("%w: no uid", errInvalid)
+	}
 	data, err := newPayload(m.Type)
 	if err != nil {
 		return nil, err
