@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -59,6 +60,13 @@ func run(args []string) error {
 	if common.target.URL == "" {
 		return fmt.Errorf("%s: --url is required", name)
 	}
+	if common.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(common.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, common.limit)
@@ -79,6 +87,8 @@ type common struct {
 	secret string
 	label  string
 	limit  time.Duration
+	// cpuProfile is where the load tool's own CPU profile goes ("" for none).
+	cpuProfile string
 }
 
 func commonFlags(fs *flag.FlagSet) *common {
@@ -90,6 +100,7 @@ func commonFlags(fs *flag.FlagSet) *common {
 	fs.DurationVar(&c.target.ConnectTimeout, "connect-timeout", 10*time.Second, "bound on one connection's connect and join")
 	fs.StringVar(&c.label, "label", "", "name of the server under test, carried into the output")
 	fs.DurationVar(&c.limit, "limit", 5*time.Minute, "hard bound on the whole run")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file")
 	return c
 }
 
@@ -111,10 +122,10 @@ func scenarioFlags(name string, fs *flag.FlagSet) (scenarioFunc, error) {
 		fs.IntVar(&cfg.Rooms, "rooms", 1, "rooms")
 		fs.IntVar(&cfg.Members, "members", 1000, "members per room")
 		fs.Float64Var(&cfg.Rate, "rate", 0, "messages per second in total (0: closed loop)")
-		fs.IntVar(&cfg.InFlight, "inflight", 0, "closed loop: messages in flight in total (0: 4000/members)")
+		fs.IntVar(&cfg.InFlight, "inflight", 0, "closed loop: messages in flight in total (0: 2000/members)")
 		fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured load before the measurement")
 		fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "measured load")
-		fs.DurationVar(&cfg.Drain, "drain", 3*time.Second, "bound on the wait for the last deliveries")
+		fs.DurationVar(&cfg.Drain, "drain", 3*time.Second, "after the load, stop waiting for deliveries once none came for this long")
 		fs.IntVar(&cfg.MaxMessages, "max-messages", 1000000, "bound on messages sent")
 		return func(ctx context.Context, t *scenario.Target) (*result.Run, error) {
 			cfg.Concurrency = *concurrency
@@ -142,4 +153,22 @@ func scenarioFlags(name string, fs *flag.FlagSet) (scenarioFunc, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown scenario %q\n%s", name, usage)
+}
+
+// startCPUProfile profiles this process into file until the returned function is called.
+func startCPUProfile(file string) (func(), error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "iohub-load: cpu profile:", err)
+		}
+	}, nil
 }

@@ -23,10 +23,11 @@ type FanoutConfig struct {
 	// Rate, when > 0, sends at this many messages per second in total (open loop, rooms in
 	// turn). When 0 the senders run closed loop with InFlight messages in flight in total: a
 	// message leaves flight when every member has received it (or its ack failed); InFlight 0
-	// means about 4000 deliveries in flight (4000/Members messages).
+	// means about 2000 deliveries in flight (2000/Members messages).
 	Rate     float64
 	InFlight int
-	// Warmup runs before the measured Duration; Drain bounds the wait for the last deliveries.
+	// Warmup runs before the measured Duration. Drain ends the wait for the last deliveries
+	// when none has arrived for that long.
 	Warmup, Duration, Drain time.Duration
 	// MaxMessages bounds the messages sent, warmup included.
 	MaxMessages int
@@ -74,7 +75,7 @@ type fanoutCounts struct {
 // Fanout runs the fanout scenario.
 func Fanout(ctx context.Context, t *Target, cfg FanoutConfig) (*result.Run, error) {
 	if cfg.InFlight <= 0 {
-		cfg.InFlight = max(1, (4000+cfg.Members-1)/cfg.Members)
+		cfg.InFlight = max(1, (2000+cfg.Members-1)/cfg.Members)
 	}
 	f := &fanout{cfg: cfg, free: make(chan int32, cfg.InFlight), slots: make([]atomic.Int32, cfg.InFlight)}
 	f.end.Store(1<<63 - 1)
@@ -260,12 +261,20 @@ func parseContent(args []byte) (slot int, ts int64, ok bool) {
 	return s, n, err1 == nil && err2 == nil
 }
 
-// drain waits until every expected delivery has arrived, or cfg.Drain has passed.
+// drainCap bounds the whole drain, however slowly deliveries keep arriving.
+const drainCap = 30 * time.Second
+
+// drain waits until every expected delivery has arrived, or none has arrived for cfg.Drain
+// (what is still missing then counts as lost), or drainCap has passed.
 func (f *fanout) drain(ctx context.Context) {
-	deadline := time.Now().Add(f.cfg.Drain)
-	for f.missing() > 0 && time.Now().Before(deadline) {
+	deadline := time.Now().Add(drainCap)
+	last, lastMove := f.counts.received.Load(), time.Now()
+	for f.missing() > 0 && time.Since(lastMove) < f.cfg.Drain && time.Now().Before(deadline) {
 		if sleep(ctx, 10*time.Millisecond) != nil {
 			return
+		}
+		if n := f.counts.received.Load(); n != last {
+			last, lastMove = n, time.Now()
 		}
 	}
 }
