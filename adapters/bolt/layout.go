@@ -74,14 +74,21 @@ type room struct {
 	prefix               []byte
 }
 
+// appendFill is the FillPercent of msgs, where each room only appends: a page that
+// splits is never written again, so it is left nearly full instead of half. (dedup keys
+// are client ids in any order, so that bucket keeps bbolt's default.)
+const appendFill = 0.95
+
 // openRoom addresses the room in tx; a room without messages simply has no entries.
 func openRoom(tx *bbolt.Tx, ref chat.RoomRef) room {
-	return room{
+	r := room{
 		msgs:    tx.Bucket(msgsBucket),
 		cursors: tx.Bucket(cursorsBucket),
 		dedup:   tx.Bucket(dedupBucket),
 		prefix:  key(ref.Namespace, ref.Room),
 	}
+	r.msgs.FillPercent = appendFill
+	return r
 }
 
 // withPrefix is the room's prefix followed by the given parts.
