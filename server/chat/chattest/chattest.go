@@ -17,6 +17,16 @@ var (
 	roomRandom      = chat.RoomRef{Namespace: "/", Room: "random"}
 )
 
+// distinctRooms are rooms that must not share anything, including pairs that naive key
+// building would merge: plain concatenation, a ":" separator, a name that extends another.
+var distinctRooms = []chat.RoomRef{
+	roomGeneral, roomChatGeneral, roomRandom,
+	{Namespace: "/", Room: "chatgeneral"},
+	{Namespace: "/", Room: "general2"},
+	{Namespace: "/a:b", Room: "c"},
+	{Namespace: "/a", Room: "b:c"},
+}
+
 // ptr returns a pointer to s, for the optional fields of chat.Message.
 func ptr(s string) *string { return &s }
 

@@ -172,17 +172,16 @@ func testIDsIncrease(t *testing.T, s chat.Store) {
 }
 
 func testRoomsIsolated(t *testing.T, s chat.Store) {
-	rooms := []chat.RoomRef{roomGeneral, roomChatGeneral, roomRandom}
 	sent := make(map[chat.RoomRef][]string)
-	for i, room := range rooms {
+	for i, room := range distinctRooms {
 		for range i + 1 {
 			msg := message(room, "alice", "in "+room.Namespace+room.Room)
 			msg.ClientMessageID = ptr("same-client-id-" + fmt.Sprint(len(sent[room])))
 			sent[room] = append(sent[room], store(t, s, room, msg).ID)
 		}
 	}
-	for _, room := range rooms {
-		t.Run(room.Namespace+room.Room, func(t *testing.T) {
+	for _, room := range distinctRooms {
+		t.Run(room.Namespace+" "+room.Room, func(t *testing.T) {
 			page, _ := history(t, s, room, "", 100)
 			if got := ids(page); !slices.Equal(got, sent[room]) {
 				t.Fatalf("history ids = %q, want %q", got, sent[room])
