@@ -88,7 +88,8 @@ function tcpOpen(port, host = '127.0.0.1') {
 
 /** Spawns a child, collects its stderr/stdout lines, registers it for kill-on-exit. */
 function spawnChild(cmd, args, opts = {}) {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  const { tmpDir: _ignored, ...spawnOpts } = opts;
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOpts });
   children.add(proc);
   const lines = [];
   const listeners = new Set();
@@ -120,13 +121,17 @@ function spawnChild(cmd, args, opts = {}) {
       if (alive()) proc.kill(signal);
       return exited;
     },
-    /** SIGTERM, then SIGKILL after ms. */
+    /** SIGTERM, then SIGKILL after ms; then removes opts.tmpDir (if given). */
     async stop(ms = 10000) {
-      if (!alive()) return exited;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* gone */ } }, ms);
-      const r = await exited;
-      clearTimeout(t);
+      let r;
+      if (!alive()) r = await exited;
+      else {
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* gone */ } }, ms);
+        r = await exited;
+        clearTimeout(t);
+      }
+      if (opts.tmpDir && !process.env.CLUSTER_KEEP_TMP) fs.rmSync(opts.tmpDir, { recursive: true, force: true });
       return r;
     },
   };
@@ -148,7 +153,7 @@ async function startRedis(opts = {}) {
     '--save', '', '--appendonly', 'yes', '--appendfsync', 'always',
     '--daemonize', 'no', '--protected-mode', 'no', '--logfile', '',
   ];
-  const child = spawnChild(REDIS_BIN, args, { cwd: dir });
+  const child = spawnChild(REDIS_BIN, args, { cwd: dir, tmpDir: dir });
   await waitUntil(async () => {
     if (!child.alive()) throw new Error(`redis-server exited: ${child.lines.slice(-5).join('\n')}`);
     return (await redisCmd(port, ['PING'])) === 'PONG';
@@ -247,7 +252,7 @@ async function startNode(redis, opts = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('IOHUB_')) env[k] = v;
   Object.assign(env, opts.env || {});
-  const child = spawnChild(BIN, args, { cwd: dir, env });
+  const child = spawnChild(BIN, args, { cwd: dir, env, tmpDir: dir });
   const node = { ...child, name: opts.name || 'node', dir, args, redis };
   await new Promise((resolve, reject) => {
     let done = false;
@@ -313,7 +318,7 @@ async function startNginx(nodes) {
   const port = await freePort();
   const confPath = path.join(dir, 'nginx.conf');
   fs.writeFileSync(confPath, renderNginxConf(port, nodes.map((n) => n.port)));
-  const child = spawnChild(NGINX_BIN, ['-p', dir, '-c', confPath, '-e', 'stderr', '-g', `daemon off; pid ${path.join(dir, 'nginx.pid')};`], { cwd: dir });
+  const child = spawnChild(NGINX_BIN, ['-p', dir, '-c', confPath, '-e', 'stderr', '-g', `daemon off; pid ${path.join(dir, 'nginx.pid')};`], { cwd: dir, tmpDir: dir });
   await waitUntil(async () => {
     if (!child.alive()) throw new Error(`nginx exited: ${child.lines.join('\n')}`);
     return tcpOpen(port);
