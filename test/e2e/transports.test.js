@@ -5,6 +5,7 @@
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const WebSocket = require('ws');
 const h = require('./lib/harness');
 
 let server;
@@ -124,4 +125,28 @@ test('Transport: EIO3 refused when socketio.allow_eio3 is off', async (t) => {
   // EIO4 still works there
   const a = await h.connect(t, s, { sub: h.uniq('u') });
   assert.equal(a.connected, true);
+});
+
+test('Transport: every namespace CONNECT is answered (300 bare websocket handshakes in a row)', async () => {
+  // A client that sends CONNECT after the Engine.IO open packet must get CONNECT (40) or
+  // CONNECT_ERROR (44) back; a silent server leaves socket.io-client hanging forever.
+  const tok = h.token('handshake');
+  const unanswered = [];
+  for (let i = 0; i < 300; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+    const got = [];
+    const ok = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 3000);
+      ws.on('error', () => { clearTimeout(timer); resolve(false); });
+      ws.on('message', (d) => {
+        const f = d.toString();
+        got.push(f.slice(0, 40));
+        if (f.startsWith('0')) ws.send(`40${JSON.stringify({ token: tok })}`);
+        else if (f.startsWith('40') || f.startsWith('44')) { clearTimeout(timer); resolve(true); }
+      });
+    });
+    ws.terminate();
+    if (!ok) unanswered.push({ i, got });
+  }
+  assert.deepEqual(unanswered, [], `${unanswered.length} of 300 CONNECT packets were never answered`);
 });
