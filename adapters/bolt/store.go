@@ -54,6 +54,8 @@ type Store struct {
 var _ chat.Store = (*Store)(nil)
 
 // Open opens (creating when needed) the directory dir and the database FileName in it.
+// One Store at a time, in any process, can have the file open: Open waits up to
+// opts.LockTimeout for another to close it, then fails.
 func Open(dir string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
 	if err := os.MkdirAll(dir, 0o750); err != nil {
