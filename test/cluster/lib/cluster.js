@@ -88,7 +88,7 @@ function tcpOpen(port, host = '127.0.0.1') {
 
 /** Spawns a child, collects its stderr/stdout lines, registers it for kill-on-exit. */
 function spawnChild(cmd, args, opts = {}) {
-  const { tmpDir: _ignored, ...spawnOpts } = opts;
+  const { tmpDir: _ignored, logName: _ignored2, ...spawnOpts } = opts;
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOpts });
   children.add(proc);
   const lines = [];
@@ -131,6 +131,10 @@ function spawnChild(cmd, args, opts = {}) {
         r = await exited;
         clearTimeout(t);
       }
+      if (process.env.CLUSTER_LOG_DIR && opts.logName) {
+        fs.mkdirSync(process.env.CLUSTER_LOG_DIR, { recursive: true });
+        fs.writeFileSync(path.join(process.env.CLUSTER_LOG_DIR, `${opts.logName}-${proc.pid}.log`), lines.join('\n') + '\n');
+      }
       if (opts.tmpDir && !process.env.CLUSTER_KEEP_TMP) fs.rmSync(opts.tmpDir, { recursive: true, force: true });
       return r;
     },
@@ -153,7 +157,7 @@ async function startRedis(opts = {}) {
     '--save', '', '--appendonly', 'yes', '--appendfsync', 'always',
     '--daemonize', 'no', '--protected-mode', 'no', '--logfile', '',
   ];
-  const child = spawnChild(REDIS_BIN, args, { cwd: dir, tmpDir: dir });
+  const child = spawnChild(REDIS_BIN, args, { cwd: dir, tmpDir: dir, logName: 'redis' });
   await waitUntil(async () => {
     if (!child.alive()) throw new Error(`redis-server exited: ${child.lines.slice(-5).join('\n')}`);
     return (await redisCmd(port, ['PING'])) === 'PONG';
@@ -252,7 +256,7 @@ async function startNode(redis, opts = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('IOHUB_')) env[k] = v;
   Object.assign(env, opts.env || {});
-  const child = spawnChild(BIN, args, { cwd: dir, env, tmpDir: dir });
+  const child = spawnChild(BIN, args, { cwd: dir, env, tmpDir: dir, logName: `iohub-${opts.name || 'node'}` });
   const node = { ...child, name: opts.name || 'node', dir, args, redis };
   await new Promise((resolve, reject) => {
     let done = false;
@@ -318,7 +322,7 @@ async function startNginx(nodes) {
   const port = await freePort();
   const confPath = path.join(dir, 'nginx.conf');
   fs.writeFileSync(confPath, renderNginxConf(port, nodes.map((n) => n.port)));
-  const child = spawnChild(NGINX_BIN, ['-p', dir, '-c', confPath, '-e', 'stderr', '-g', `daemon off; pid ${path.join(dir, 'nginx.pid')};`], { cwd: dir, tmpDir: dir });
+  const child = spawnChild(NGINX_BIN, ['-p', dir, '-c', confPath, '-e', 'stderr', '-g', `daemon off; pid ${path.join(dir, 'nginx.pid')};`], { cwd: dir, tmpDir: dir, logName: 'nginx' });
   await waitUntil(async () => {
     if (!child.alive()) throw new Error(`nginx exited: ${child.lines.join('\n')}`);
     return tcpOpen(port);
