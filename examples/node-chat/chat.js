@@ -54,7 +54,12 @@ async function connect(sub, name, envToken) {
   const say = (text) => console.log(`${sub}: ${text}`);
   socket.on('user_joined', (e) => say(`${e.userName} joined ${e.roomId}`));
   socket.on('room_users', (e) => say(`${e.roomId} has ${e.count} users: ${e.users.map((u) => u.userName).join(', ')}`));
-  socket.on('user_typing', (e) => say(`${e.userName} ${e.typing ? 'is typing…' : 'stopped typing'}`));
+  const typing = new Set(); // who is typing now: print changes only
+  socket.on('user_typing', (e) => {
+    if (e.typing === typing.has(e.userId)) return;
+    if (e.typing) typing.add(e.userId); else typing.delete(e.userId);
+    say(`${e.userName} ${e.typing ? 'is typing…' : 'stopped typing'}`);
+  });
   socket.on('new_message', (m) => say(`new message ${m.id} from ${m.userName}: ${m.content}`));
   socket.on('messages_read', (e) => say(`${e.userName} read up to ${e.messageId}`));
 
@@ -76,9 +81,17 @@ async function join({ socket, say }) {
 // converse has `from` type and send `content`, then `to` read it; it resolves once `to` has
 // seen the typing indicator and the message, and `from` has seen the read receipt.
 async function converse(from, to, fromName, content) {
+  // Typing events are volatile: the server may drop one (say, while the other side's transport
+  // is busy), so a client repeats typing_start while the user types, as keystrokes would.
   const typingSeen = nextEvent(to.socket, 'user_typing', (e) => e.typing && e.userName === fromName);
-  await request(from.socket, 'typing_start', { roomId });
-  await typingSeen;
+  const keystroke = () => from.socket.emit('typing_start', { roomId });
+  keystroke();
+  const keystrokes = setInterval(keystroke, 500);
+  try {
+    await typingSeen;
+  } finally {
+    clearInterval(keystrokes);
+  }
 
   const delivered = nextEvent(to.socket, 'new_message', (m) => m.content === content);
   await request(from.socket, 'typing_end', { roomId });

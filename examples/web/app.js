@@ -15,7 +15,11 @@ const serverURL = params.get('server') || location.origin;
 const userId = params.get('user') || `guest-${Math.random().toString(36).slice(2, 8)}`;
 const userName = params.get('name') || userId;
 const roomId = params.get('room') || 'general';
+// Typing events are volatile (the server may drop one), so while the user types typing_start
+// is repeated, and an indicator nobody refreshes expires.
 const TYPING_IDLE_MS = 2000; // typing_end after this long without a keystroke
+const TYPING_REPEAT_MS = 2000; // typing_start again after this long, while typing
+const TYPING_EXPIRE_MS = 5000; // hide another user's indicator after this long without news
 const ACK_TIMEOUT_MS = 5000;
 
 const $ = (id) => document.getElementById(id);
@@ -26,11 +30,12 @@ const ui = {
 
 // Client-side state. Message ids sort in the order the room received them (plain string
 // comparison), so "read up to id" covers every message whose id is <= id.
-const typers = new Map(); // userId -> userName of the others typing now
+const typers = new Map(); // userId -> { userName, expiry timer } of the others typing now
 const readers = new Map(); // userId -> { userName, messageId }: the others' read cursors
 let lastMessageId = null; // newest message shown
 let lastReadSent = null; // newest id we told the server we read
 let typingTimer = null; // pending typing_end, while we are typing
+let typingSentAt = 0; // when we last sent typing_start
 
 async function getToken() {
   const url = `${serverURL}/dev/token?sub=${encodeURIComponent(userId)}&name=${encodeURIComponent(userName)}`;
@@ -79,7 +84,7 @@ function showReceipts() {
 }
 
 function showTyping() {
-  const names = [...typers.values()];
+  const names = [...typers.values()].map((t) => t.userName);
   ui.typing.textContent = names.length === 0 ? ''
     : `${names.join(' and ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
 }
@@ -120,13 +125,28 @@ function stopTyping() {
   if (typingTimer === null) return;
   clearTimeout(typingTimer);
   typingTimer = null;
+  typingSentAt = 0;
   socket.emit('typing_end', { roomId });
 }
 
 function onKeystroke() {
-  if (typingTimer === null) socket.emit('typing_start', { roomId });
-  else clearTimeout(typingTimer);
+  if (Date.now() - typingSentAt >= TYPING_REPEAT_MS) {
+    typingSentAt = Date.now();
+    socket.emit('typing_start', { roomId });
+  }
+  clearTimeout(typingTimer);
   typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+}
+
+// setTyping records whether another user is typing, forgetting it after TYPING_EXPIRE_MS.
+function setTyping(otherId, otherName, typing) {
+  clearTimeout(typers.get(otherId)?.timer);
+  if (typing) {
+    typers.set(otherId, { userName: otherName, timer: setTimeout(() => setTyping(otherId, otherName, false), TYPING_EXPIRE_MS) });
+  } else {
+    typers.delete(otherId);
+  }
+  showTyping();
 }
 
 // send posts the input; the message shows up when new_message comes back. The client id
@@ -165,8 +185,7 @@ getToken().then((token) => {
   });
   socket.on('disconnect', (reason) => {
     ui.input.disabled = ui.send.disabled = true;
-    typers.clear();
-    showTyping();
+    typers.forEach((t, otherId) => setTyping(otherId, t.userName, false));
     showStatus(`disconnected (${reason})`);
   });
   // A refused handshake says why in err.data.code: missing_token, invalid_token, token_expired.
@@ -176,12 +195,13 @@ getToken().then((token) => {
     if (m.roomId !== roomId) return;
     showMessage(m);
     showReceipts();
-    if (m.userId !== userId) markRead();
+    if (m.userId === userId) return;
+    if (typers.has(m.userId)) setTyping(m.userId, m.userName, false); // they stopped to send it
+    markRead();
   });
   socket.on('user_typing', (e) => {
     if (e.roomId !== roomId || e.userId === userId) return;
-    if (e.typing) typers.set(e.userId, e.userName); else typers.delete(e.userId);
-    showTyping();
+    setTyping(e.userId, e.userName, e.typing);
   });
   socket.on('messages_read', (e) => {
     if (e.roomId !== roomId || e.userId === userId) return;
