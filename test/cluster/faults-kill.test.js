@@ -41,9 +41,10 @@ test(`kill -9 of a node mid-traffic through nginx (${MODE}): clients move to the
 
   await h.waitUntil(() => senders.every((s) => s.acked.size >= 8), { ms: 30000, what: '8 acked messages per client before the kill' });
 
-  const killedAt = Date.now();
   const ackedBefore = new Map(senders.map((s) => [s, s.acked.size]));
+  const killedAt = Date.now();
   await B.kill();
+  const inFlightOnB = senders.filter((s) => s.pinned === 'B' && s.inFlight).map((s) => s.inFlight);
 
   // B's clients notice, reconnect through nginx (which now sends them to A) and re-join
   const onB = senders.filter((s) => s.pinned === 'B');
@@ -73,7 +74,7 @@ test(`kill -9 of a node mid-traffic through nginx (${MODE}): clients move to the
   }
   await h.barrier(observer, room);
   const seenIds = h.seen(observer, 'new_message').map((m) => m.clientMessageId);
-  const summary = `kill -9 mid-traffic: clients ${senders.length} (${onB.length} on the killed node), sent ${sent}, acked ${acked}, stored ${stored}, duplicates ${duplicates}, resends ${resends} ${JSON.stringify(failures)}; observer on A got ${seenIds.length} new_message (${new Set(seenIds).size} distinct); reconnected+re-joined ${reconnectMs} ms, 8 more acks each ${resumeMs} ms after the kill`;
+  const summary = `kill -9 mid-traffic: clients ${senders.length} (${onB.length} on the killed node), sent ${sent}, acked ${acked}, stored ${stored}, duplicates ${duplicates}, resends ${resends} ${JSON.stringify(failures)}, unacked sends in flight on B at the kill ${inFlightOnB.length}; observer on A got ${seenIds.length} new_message (${new Set(seenIds).size} distinct); reconnected+re-joined ${reconnectMs} ms, 8 more acks each ${resumeMs} ms after the kill`;
   t.diagnostic(summary);
   console.log(`# ${summary}`);
   assert.deepEqual(problems.slice(0, 20), [], `${problems.length} acked messages not stored exactly once`);
