@@ -98,6 +98,7 @@ func commonFlags(fs *flag.FlagSet) *common {
 	fs.StringVar(&c.target.Transport, "transport", sio.WebSocket, "websocket or polling")
 	fs.IntVar(&c.target.ServerPID, "server-pid", 0, "server process to read memory and CPU time from (0: none)")
 	fs.DurationVar(&c.target.ConnectTimeout, "connect-timeout", 10*time.Second, "bound on one connection's connect and join")
+	fs.BoolVar(&c.target.Epoll, "epoll", true, "read websocket connections with one epoll goroutine (Linux)")
 	fs.StringVar(&c.label, "label", "", "name of the server under test, carried into the output")
 	fs.DurationVar(&c.limit, "limit", 5*time.Minute, "hard bound on the whole run")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file")

@@ -42,7 +42,9 @@ type acks struct {
 // Acks runs the acks scenario.
 func Acks(ctx context.Context, t *Target, cfg AcksConfig) (*result.Run, error) {
 	a := &acks{cfg: cfg}
-	t.usePolling(cfg.Senders)
+	if err := t.prepare(cfg.Senders); err != nil {
+		return nil, err
+	}
 	defer t.release()
 	clients, err := connectAll(ctx, cfg.Senders, cfg.Concurrency, func(ctx context.Context, i int) (*sio.Client, error) {
 		return t.dialJoined(ctx, "a"+strconv.Itoa(i), "ack-"+strconv.Itoa(i), nil)

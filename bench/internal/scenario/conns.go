@@ -29,7 +29,9 @@ type rssReading struct {
 
 // Conns runs the conns scenario.
 func Conns(ctx context.Context, t *Target, cfg ConnsConfig) (*result.Run, error) {
-	t.usePolling(cfg.Conns)
+	if err := t.prepare(cfg.Conns); err != nil {
+		return nil, err
+	}
 	defer t.release()
 	var rss rssReading
 	var err error

@@ -82,7 +82,9 @@ func Fanout(ctx context.Context, t *Target, cfg FanoutConfig) (*result.Run, erro
 	for i := range f.slots {
 		f.free <- int32(i)
 	}
-	t.usePolling(cfg.Rooms * cfg.Members)
+	if err := t.prepare(cfg.Rooms * cfg.Members); err != nil {
+		return nil, err
+	}
 	defer t.release()
 	setupStart := time.Now()
 	clients, err := connectAll(ctx, cfg.Rooms*cfg.Members, cfg.Concurrency, func(ctx context.Context, i int) (*sio.Client, error) {

@@ -50,7 +50,9 @@ type joinStorm struct {
 // JoinStorm runs the join-storm scenario.
 func JoinStorm(ctx context.Context, t *Target, cfg JoinStormConfig) (*result.Run, error) {
 	s := &joinStorm{cfg: cfg, settled: make([]atomic.Bool, cfg.Users), allDone: make(chan struct{})}
-	t.usePolling(cfg.Users)
+	if err := t.prepare(cfg.Users); err != nil {
+		return nil, err
+	}
 	defer t.release()
 	clients, err := connectAll(ctx, cfg.Users, cfg.Concurrency, func(ctx context.Context, i int) (*sio.Client, error) {
 		ctx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)

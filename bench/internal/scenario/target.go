@@ -31,21 +31,36 @@ type Target struct {
 	ServerPID int
 	// ConnectTimeout bounds one connection's dial, CONNECT and join.
 	ConnectTimeout time.Duration
+	// Epoll reads WebSocket connections with one epoll goroutine (sio.Poller) instead of a
+	// goroutine per connection.
+	Epoll bool
 
 	polling *sio.PollingClient
+	poller  *sio.Poller
 }
 
-// usePolling prepares the shared HTTP client for conns long-polling connections.
-func (t *Target) usePolling(conns int) {
-	if t.Transport == sio.Polling {
+// prepare sets up what conns connections share: the long-polling HTTP client or the poller.
+func (t *Target) prepare(conns int) error {
+	switch {
+	case t.Transport == sio.Polling:
 		t.polling = sio.NewPollingClient(conns)
+	case t.Epoll:
+		p, err := sio.NewPoller()
+		if err != nil {
+			return err
+		}
+		t.poller = p
 	}
+	return nil
 }
 
-// release frees what usePolling kept.
+// release frees what prepare set up, once every connection is closed.
 func (t *Target) release() {
 	if t.polling != nil {
 		t.polling.CloseIdle()
+	}
+	if t.poller != nil {
+		t.poller.Close()
 	}
 }
 
@@ -65,7 +80,7 @@ func (t *Target) dial(ctx context.Context, sub string, onEvent sio.EventHandler)
 	if err != nil {
 		return nil, err
 	}
-	c, err := sio.Dial(ctx, sio.Options{URL: t.URL, Transport: t.Transport, Token: token, OnEvent: onEvent, Polling: t.polling})
+	c, err := sio.Dial(ctx, sio.Options{URL: t.URL, Transport: t.Transport, Token: token, OnEvent: onEvent, Polling: t.polling, Poller: t.poller})
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", sub, err)
 	}

@@ -40,6 +40,8 @@ type Options struct {
 	OnEvent EventHandler
 	// Polling is the HTTP client shared by long-polling connections.
 	Polling *PollingClient
+	// Poller, when set, reads WebSocket connections instead of a goroutine each.
+	Poller *Poller
 }
 
 // transport moves encoded Engine.IO packets.
@@ -92,7 +94,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 func openTransport(ctx context.Context, opts Options) (transport, error) {
 	switch opts.Transport {
 	case "", WebSocket:
-		return dialWebSocket(ctx, opts.URL)
+		return dialWebSocket(ctx, opts.URL, opts.Poller)
 	case Polling:
 		if opts.Polling == nil {
 			return nil, errors.New("sio: polling transport needs Options.Polling")

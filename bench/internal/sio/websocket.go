@@ -3,9 +3,11 @@ package sio
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -20,14 +22,19 @@ var wsDialer = &websocket.Dialer{
 	WriteBufferSize:  1024,
 }
 
-// wsTransport is Engine.IO 4 over one WebSocket: one packet per text frame.
+// wsTransport is Engine.IO 4 over one WebSocket: one packet per text frame. Its frames are
+// read by its own goroutine, or by a Poller when one is given.
 type wsTransport struct {
 	conn *websocket.Conn
 	wmu  sync.Mutex
+
+	poller *Poller
+	fd     int  // the socket's descriptor, for the poller
+	closed bool // guarded by poller.mu
 }
 
-// dialWebSocket connects and reads the Engine.IO open packet.
-func dialWebSocket(ctx context.Context, base string) (*wsTransport, error) {
+// dialWebSocket connects and reads the Engine.IO open packet; poller may be nil.
+func dialWebSocket(ctx context.Context, base string, poller *Poller) (*wsTransport, error) {
 	url := "ws" + strings.TrimPrefix(base, "http") + "/socket.io/?EIO=4&transport=websocket"
 	conn, resp, err := wsDialer.DialContext(ctx, url, nil)
 	if err != nil {
@@ -36,11 +43,35 @@ func dialWebSocket(ctx context.Context, base string) (*wsTransport, error) {
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
+	t := &wsTransport{conn: conn, poller: poller}
 	if err := readOpen(ctx, conn); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
-	return &wsTransport{conn: conn}, nil
+	if poller != nil {
+		if t.fd, err = socketFD(conn); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// socketFD returns the descriptor under conn.
+func socketFD(conn *websocket.Conn) (int, error) {
+	sc, ok := conn.NetConn().(syscall.Conn)
+	if !ok {
+		return 0, errors.New("sio: connection has no descriptor")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0, fmt.Errorf("sio: raw conn: %w", err)
+	}
+	fd := -1
+	if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		return 0, fmt.Errorf("sio: raw conn: %w", err)
+	}
+	return fd, nil
 }
 
 func readOpen(ctx context.Context, conn *websocket.Conn) error {
@@ -77,6 +108,9 @@ func (t *wsTransport) write(pkt []byte) error {
 }
 
 func (t *wsTransport) run(onPacket func([]byte)) error {
+	if t.poller != nil {
+		return t.poller.serve(t, onPacket)
+	}
 	var buf bytes.Buffer
 	for {
 		_, r, err := t.conn.NextReader()
@@ -92,6 +126,9 @@ func (t *wsTransport) run(onPacket func([]byte)) error {
 }
 
 func (t *wsTransport) close() error {
+	if t.poller != nil {
+		t.poller.release(t)
+	}
 	if err := t.conn.Close(); err != nil {
 		return fmt.Errorf("sio: close: %w", err)
 	}
