@@ -79,6 +79,7 @@ test('Presence: a second socket of the same user joining announces nothing (no u
   const settled = waitUsers(b, room, [ua, ub]);
   await h.join(b, room);
   await settled; // the (possibly trailing) list after b's join has arrived: the room is quiet now
+  await h.barrier(a1, room); // ... at a1 too (the same broadcast may reach it a little later)
   const a2 = await h.connect(t, server, { sub: ua, transport: 'polling' });
   const quiet = [a1, a2, b].map((s) => h.expectNoEvent(s, 'room_users', INTERVAL + 700));
   const noJoin = [a1, b].map((s) => h.expectNoEvent(s, 'user_joined', INTERVAL + 700));
@@ -98,6 +99,7 @@ test('Presence: a socket re-joining a room announces nothing', async (t) => {
   const settled = waitUsers(a, room, [ua, ub].sort());
   await h.join(b, room);
   await settled;
+  await Promise.all([a, b].map((s) => h.barrier(s, room)));
   const quiet = [a, b].map((s) => h.expectNoEvent(s, 'room_users', INTERVAL + 700));
   const noJoin = h.expectNoEvent(a, 'user_joined', INTERVAL + 700);
   const r = await h.join(b, room);
@@ -117,6 +119,7 @@ test('leave_room: user_left and room_users only when the user\'s last socket lea
   await h.join(b1, room);
   await h.join(b2, room);
   await settled;
+  await Promise.all([a, b1, b2].map((s) => h.barrier(s, room)));
 
   // first of b's two sockets leaves: nothing announced
   const quietLeft = h.expectNoEvent(a, 'user_left', INTERVAL + 700);

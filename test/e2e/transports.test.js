@@ -60,12 +60,16 @@ for (const client of h.CLIENTS) {
 test('Transport: the default upgrade really moves socket.io-client@4 from polling to websocket', async (t) => {
   const a = h.makeSocket(server, { transport: 'upgrade', sub: h.uniq('u') });
   t.after(() => h.closeSocket(a));
-  const firstTransport = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no connect')), 10000);
-    a.on('connect', () => { clearTimeout(timer); resolve(a.io.engine.transport.name); });
+  // the engine starts on polling ...
+  assert.equal(a.io.engine.transport.name, 'polling');
+  const upgraded = new Promise((resolve) => a.io.engine.once('upgrade', (tr) => resolve(tr.name)));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no connect')), 20000);
+    a.on('connect', () => { clearTimeout(timer); resolve(); });
     a.on('connect_error', (e) => { clearTimeout(timer); reject(e); });
   });
-  assert.equal(firstTransport, 'polling');
+  // ... and moves to websocket with the Engine.IO upgrade
+  assert.equal(await Promise.race([upgraded, h.sleep(10000).then(() => 'no upgrade')]), 'websocket');
   await h.waitUpgraded(a);
   const room = h.uniq('up');
   await h.join(a, room);
