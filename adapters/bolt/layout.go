@@ -70,6 +70,7 @@ func createBuckets(tx *bbolt.Tx) error {
 
 // room addresses one room's entries within a transaction.
 type room struct {
+	ref                  chat.RoomRef
 	msgs, cursors, dedup *bbolt.Bucket
 	prefix               []byte
 }
@@ -82,6 +83,7 @@ const appendFill = 0.95
 // openRoom addresses the room in tx; a room without messages simply has no entries.
 func openRoom(tx *bbolt.Tx, ref chat.RoomRef) room {
 	r := room{
+		ref:     ref,
 		msgs:    tx.Bucket(msgsBucket),
 		cursors: tx.Bucket(cursorsBucket),
 		dedup:   tx.Bucket(dedupBucket),
@@ -127,7 +129,7 @@ func (r room) last() uint64 {
 // find is the sequence of the message with the given id; ok is false when the room has no
 // such message.
 func (r room) find(id string) (seq uint64, ok bool) {
-	seq, ok = chat.ParseID(id)
+	seq, ok = chat.ParseID(r.ref, id)
 	return seq, ok && r.msgs.Get(r.msgKey(seq)) != nil
 }
 
@@ -158,7 +160,7 @@ func (r room) readState(seq uint64) (cursor string, unread int) {
 	if seq == 0 {
 		return "", unread
 	}
-	return chat.FormatID(seq), unread
+	return chat.FormatID(r.ref, seq), unread
 }
 
 // put stores msg as message seq and moves its author's cursor to it.

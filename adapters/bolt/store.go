@@ -107,7 +107,7 @@ func appendTx(tx *bbolt.Tx, ref chat.RoomRef, msg chat.Message) (chat.Message, b
 		}
 	}
 	seq := r.last() + 1
-	msg.ID, msg.Timestamp = chat.FormatID(seq), chat.FormatTimestamp(time.Now())
+	msg.ID, msg.Timestamp = chat.FormatID(ref, seq), chat.FormatTimestamp(time.Now())
 	return msg, false, r.put(seq, msg)
 }
 
@@ -128,7 +128,7 @@ func (s *Store) History(_ context.Context, ref chat.RoomRef, before string, limi
 func historyTx(tx *bbolt.Tx, ref chat.RoomRef, before string, limit int) ([]chat.Message, bool, error) {
 	bound := uint64(math.MaxUint64)
 	if before != "" {
-		bound = chat.IDBound(before)
+		bound = chat.IDBound(ref, before)
 	}
 	r, page := openRoom(tx, ref), []chat.Message{}
 	c := r.msgs.Cursor()

@@ -22,6 +22,7 @@ var _ chat.Store = (*Store)(nil)
 
 // room is the state of one room. Message i (0-based) has sequence number i+1.
 type room struct {
+	ref     chat.RoomRef
 	msgs    []chat.Message
 	dedup   map[dedupKey]uint64 // (author, client message id) -> sequence
 	cursors map[string]uint64   // user id -> sequence read up to, inclusive
@@ -51,12 +52,12 @@ func (s *Store) Append(_ context.Context, ref chat.RoomRef, msg chat.Message) (c
 		return chat.Message{}, false, fmt.Errorf("reply to message %q of room %q: %w", *msg.ReplyTo, ref.Room, chat.ErrNotFound)
 	}
 	if r == nil {
-		r = &room{dedup: make(map[dedupKey]uint64), cursors: make(map[string]uint64)}
+		r = &room{ref: ref, dedup: make(map[dedupKey]uint64), cursors: make(map[string]uint64)}
 		s.rooms[ref] = r
 	}
 	seq := uint64(len(r.msgs)) + 1
 	msg = clone(msg)
-	msg.ID, msg.Timestamp = chat.FormatID(seq), chat.FormatTimestamp(time.Now())
+	msg.ID, msg.Timestamp = chat.FormatID(ref, seq), chat.FormatTimestamp(time.Now())
 	r.msgs = append(r.msgs, msg)
 	if msg.ClientMessageID != nil {
 		r.dedup[dedupKey{msg.UserID, *msg.ClientMessageID}] = seq
@@ -76,7 +77,7 @@ func (s *Store) History(_ context.Context, ref chat.RoomRef, before string, limi
 	end := len(r.msgs) // messages [0, end) are older than before
 	if before != "" {
 		// Sequences below the bound sort before `before`; message i has sequence i+1.
-		end = int(min(uint64(end), max(chat.IDBound(before), 1)-1))
+		end = int(min(uint64(end), max(chat.IDBound(ref, before), 1)-1))
 	}
 	start := max(end-max(limit, 0), 0)
 	page := make([]chat.Message, end-start)
@@ -94,7 +95,7 @@ func (s *Store) MarkRead(_ context.Context, ref chat.RoomRef, userID, messageID 
 	if !r.has(messageID) {
 		return "", 0, false, fmt.Errorf("mark read up to message %q of room %q: %w", messageID, ref.Room, chat.ErrNotFound)
 	}
-	seq, _ := chat.ParseID(messageID)
+	seq, _ := chat.ParseID(ref, messageID)
 	moved := seq > r.cursors[userID]
 	if moved {
 		r.cursors[userID] = seq
@@ -120,8 +121,11 @@ func (s *Store) Close() error { return nil }
 
 // has reports whether id names a message of the room; a nil room has none.
 func (r *room) has(id string) bool {
-	seq, ok := chat.ParseID(id)
-	return r != nil && ok && seq >= 1 && seq <= uint64(len(r.msgs))
+	if r == nil {
+		return false
+	}
+	seq, ok := chat.ParseID(r.ref, id)
+	return ok && seq >= 1 && seq <= uint64(len(r.msgs))
 }
 
 // message returns a copy of the message with sequence number seq, which must exist.
@@ -139,7 +143,7 @@ func (r *room) readState(userID string) (string, int) {
 	if seq == 0 {
 		return "", unread
 	}
-	return chat.FormatID(seq), unread
+	return chat.FormatID(r.ref, seq), unread
 }
 
 // clone copies msg so that neither the caller nor the Store can change the other's copy

@@ -1,56 +1,75 @@
 package chat
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"math"
 	"strconv"
 	"time"
 )
 
-// IDWidth is the length of every ID that FormatID produces: enough decimal digits for any
-// uint64, so IDs never change width and byte-wise order is numeric order.
+// IDWidth is the length of the sequence part that starts every ID FormatID produces: enough
+// decimal digits for any uint64, so byte-wise order is numeric order.
 const IDWidth = 20
 
+// tagWidth is the length of the room tag that ends every ID (after a '-').
+const tagWidth = 8
+
+// roomTagEncoding writes room tags: lowercase letters and digits.
+var roomTagEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// roomTag is a short digest of the room's namespace and name (40 bits).
+func roomTag(ref RoomRef) string {
+	sum := sha256.Sum256([]byte(ref.Namespace + "\x00" + ref.Room))
+	return roomTagEncoding.EncodeToString(sum[:5])
+}
+
 // FormatID is the message ID of the seq-th message of a room: seq in decimal, zero-padded
-// to IDWidth digits (seq 10 is "00000000000000000010"). Stores that number a room's
-// messages 1, 2, 3, ... use it so IDs sort byte-wise in the order the room received them.
-func FormatID(seq uint64) string {
-	var buf [IDWidth]byte
+// to IDWidth digits, then '-' and a tag of the room, e.g. "00000000000000000010-k2fq7xma".
+// Stores that number a room's messages 1, 2, 3, ... use it, so IDs sort byte-wise in the
+// order the room received them, and an ID of one room is never an ID of another (a client
+// that passes another room's message as replyTo or to read_messages gets not_found).
+func FormatID(ref RoomRef, seq uint64) string {
+	var buf [IDWidth + 1 + tagWidth]byte
 	digits := strconv.AppendUint(buf[:0], seq, 10)
 	pad := IDWidth - len(digits)
 	copy(buf[pad:], digits)
 	for i := range pad {
 		buf[i] = '0'
 	}
+	buf[IDWidth] = '-'
+	copy(buf[IDWidth+1:], roomTag(ref))
 	return string(buf[:])
 }
 
-// ParseID is the inverse of FormatID: it reports false for any string FormatID cannot
-// produce (wrong length, a non-digit, or a number beyond uint64).
-func ParseID(id string) (seq uint64, ok bool) {
-	if len(id) != IDWidth {
+// ParseID is the inverse of FormatID for the room: it reports false for any string
+// FormatID cannot produce for that room (wrong length or tag, a non-digit, or a number
+// beyond uint64).
+func ParseID(ref RoomRef, id string) (seq uint64, ok bool) {
+	if len(id) != IDWidth+1+tagWidth || id[IDWidth] != '-' || id[IDWidth+1:] != roomTag(ref) {
 		return 0, false
 	}
-	for i := range len(id) {
+	for i := range IDWidth {
 		if id[i] < '0' || id[i] > '9' {
 			return 0, false
 		}
 	}
-	seq, err := strconv.ParseUint(id, 10, 64)
+	seq, err := strconv.ParseUint(id[:IDWidth], 10, 64)
 	return seq, err == nil
 }
 
 // IDBound turns a History "before" argument, which may be any string, into sequence
-// numbers: the IDs of exactly the sequences below the returned bound sort byte-wise
-// before `before`. It returns math.MaxUint64 when every ID sorts before `before`; stores
-// never reach that sequence.
-func IDBound(before string) uint64 {
-	if seq, ok := ParseID(before); ok {
+// numbers: the IDs of the room of exactly the sequences below the returned bound sort
+// byte-wise before `before`. It returns math.MaxUint64 when every ID sorts before
+// `before`; stores never reach that sequence.
+func IDBound(ref RoomRef, before string) uint64 {
+	if seq, ok := ParseID(ref, before); ok {
 		return seq
 	}
 	lo, hi := uint64(0), uint64(math.MaxUint64)
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		if FormatID(mid) < before {
+		if FormatID(ref, mid) < before {
 			lo = mid + 1
 		} else {
 			hi = mid

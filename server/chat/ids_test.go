@@ -20,20 +20,36 @@ func TestFormatID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := FormatID(tt.seq)
-			if got != tt.want {
-				t.Fatalf("FormatID(%d) = %q, want %q", tt.seq, got, tt.want)
+			got := FormatID(general, tt.seq)
+			if want := tt.want + "-" + roomTag(general); got != want {
+				t.Fatalf("FormatID(%d) = %q, want %q", tt.seq, got, want)
 			}
-			if seq, ok := ParseID(got); !ok || seq != tt.seq {
+			if seq, ok := ParseID(general, got); !ok || seq != tt.seq {
 				t.Fatalf("ParseID(%q) = %d, %t; want %d, true", got, seq, ok, tt.seq)
 			}
 		})
 	}
 }
 
+// general is the room most ID tests use.
+var general = RoomRef{Namespace: "/", Room: "general"}
+
+func TestIDsOfOneRoomAreNotIDsOfAnother(t *testing.T) {
+	others := []RoomRef{{"/", "random"}, {"/chat", "general"}, {"/", "general2"}, {"/gen", "eral"}}
+	id := FormatID(general, 7)
+	for _, other := range others {
+		if seq, ok := ParseID(other, id); ok {
+			t.Fatalf("ParseID(%v, %q) = %d, true: an id of %v must not name a message of %v", other, id, seq, general, other)
+		}
+		if FormatID(other, 7) == id {
+			t.Fatalf("rooms %v and %v give the same id %q", general, other, id)
+		}
+	}
+}
+
 func TestFormatIDSortsNumerically(t *testing.T) {
 	for seq := uint64(1); seq < 2000; seq++ {
-		if a, b := FormatID(seq-1), FormatID(seq); a >= b {
+		if a, b := FormatID(general, seq-1), FormatID(general, seq); a >= b {
 			t.Fatalf("FormatID(%d) = %q does not sort before FormatID(%d) = %q", seq-1, a, seq, b)
 		}
 	}
@@ -46,14 +62,16 @@ func TestParseIDRejects(t *testing.T) {
 	}{
 		{"empty", ""},
 		{"short", "123"},
-		{"long", strings.Repeat("1", IDWidth+1)},
-		{"letter", "0000000000000000000a"},
-		{"sign", "+0000000000000000001"},
-		{"overflow", "99999999999999999999"},
+		{"no tag", "00000000000000000001"},
+		{"long", strings.Repeat("1", IDWidth+1) + "-" + roomTag(general)},
+		{"letter", "0000000000000000000a-" + roomTag(general)},
+		{"sign", "+0000000000000000001-" + roomTag(general)},
+		{"overflow", "99999999999999999999-" + roomTag(general)},
+		{"no dash", "00000000000000000001_" + roomTag(general)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if seq, ok := ParseID(tt.id); ok {
+			if seq, ok := ParseID(general, tt.id); ok {
 				t.Fatalf("ParseID(%q) = %d, true; want false", tt.id, seq)
 			}
 		})
@@ -67,8 +85,8 @@ func TestIDBound(t *testing.T) {
 		want   uint64
 	}{
 		{"empty", "", 0},
-		{"an id", FormatID(42), 42},
-		{"just after an id", FormatID(42) + "\x00", 43},
+		{"an id", FormatID(general, 42), 42},
+		{"just after an id", FormatID(general, 42) + "\x00", 43},
 		{"a prefix", "0", 0},
 		{"beyond every id", "\xff", math.MaxUint64},
 		{"letters", "abc", math.MaxUint64},
@@ -76,10 +94,23 @@ func TestIDBound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IDBound(tt.before); got != tt.want {
+			if got := IDBound(general, tt.before); got != tt.want {
 				t.Fatalf("IDBound(%q) = %d, want %d", tt.before, got, tt.want)
 			}
 		})
+	}
+}
+
+// IDBound must hold its byte-wise promise for any string, another room's id included.
+func TestIDBoundIsByteWise(t *testing.T) {
+	for _, before := range []string{FormatID(RoomRef{"/", "random"}, 42), FormatID(general, 42) + "a", "00000000000000000042-zzz"} {
+		bound := IDBound(general, before)
+		if bound > 0 && FormatID(general, bound-1) >= before {
+			t.Fatalf("IDBound(%q) = %d but id %d does not sort before it", before, bound, bound-1)
+		}
+		if FormatID(general, bound) < before {
+			t.Fatalf("IDBound(%q) = %d but id %d sorts before it", before, bound, bound)
+		}
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 // The struct carries msgpack tags as well as json tags because cluster traffic is
 // msgpack-encoded and msgpack ignores json tags.
 type Message struct {
-	// ID sorts (byte-wise) in the order the room received its messages; unique within a room.
+	// ID sorts (byte-wise) in the order the room received its messages. It names a message
+	// of one room only: stores build it with FormatID, which tags it with the room.
 	ID       string `json:"id" msgpack:"id"`
 	RoomID   string `json:"roomId" msgpack:"roomId"`
 	UserID   string `json:"userId" msgpack:"userId"`

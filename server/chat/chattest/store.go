@@ -295,6 +295,7 @@ func testReplyTo(t *testing.T, s chat.Store) {
 		{"message of the room", own[0].ID, nil},
 		{"unknown id", "no-such-message", chat.ErrNotFound},
 		{"message of another room", foreign, chat.ErrNotFound},
+		{"same position in another room", other[0].ID, chat.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -428,6 +429,7 @@ func testMarkReadUnknown(t *testing.T, s chat.Store) {
 		{"garbage", roomGeneral, "no-such-message"},
 		{"id with a suffix", roomGeneral, own[1] + "0"},
 		{"message of another room", roomGeneral, foreign},
+		{"same position in another room", roomGeneral, other[0]},
 		{"same room name, another namespace", roomChatGeneral, own[1]},
 	}
 	for _, tt := range tests {
