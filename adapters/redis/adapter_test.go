@@ -25,6 +25,9 @@ type node struct {
 	reg     *prometheus.Registry
 }
 
+// quietLog shows only errors: the tests take Redis away on purpose.
+var quietLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+
 // modes are the two adapter wire modes every cluster test runs in.
 var modes = []struct {
 	name    string
@@ -38,7 +41,7 @@ func testOptions(sharded bool, reg prometheus.Registerer) redis.AdapterOptions {
 		Sharded:           sharded,
 		HeartbeatInterval: 200 * time.Millisecond,
 		HeartbeatTimeout:  1 * time.Second,
-		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		Logger:            quietLog,
 		Registerer:        reg,
 	}
 }

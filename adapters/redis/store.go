@@ -27,12 +27,12 @@ type StoreOptions struct {
 // tag, so they also live together on a Redis Cluster):
 //
 //	<prefix>:{<room>}:seq       INCR counter: the room's last sequence number
-//	<prefix>:{<room>}:msgs      sorted set: score = sequence, member = ID + message JSON
-//	<prefix>:{<room>}:cursors   hash: user ID -> read cursor (a message ID)
+//	<prefix>:{<room>}:msgs      sorted set: score = sequence, member = 20-digit sequence + message JSON
+//	<prefix>:{<room>}:cursors   hash: user ID -> sequence of the user's read cursor
 //	<prefix>:{<room>}:dedup:<user>:<messageId>   sequence of a retried message, with TTL
 //
 // where <room> is "<len(namespace)>:<namespace>:<room>". Message IDs are
-// chat.FormatID(sequence). Append, MarkRead and ReadState are Lua scripts, so each is
+// chat.FormatID(room, sequence). Append, MarkRead and ReadState are Lua scripts, so each is
 // atomic across nodes. Append is durable as far as the Redis server's persistence
 // settings make it.
 type Store struct {
@@ -59,7 +59,7 @@ type roomKeys struct{ base string }
 
 // keys returns the key names of room.
 func (s *Store) keys(room chat.RoomRef) roomKeys {
-	return roomKeys{base: fmt.Sprintf("%s:{%d:%s:%s}:", s.opts.KeyPrefix, len(room.Namespace), room.Namespace, room.Room)}
+	return roomKeys{base: s.opts.KeyPrefix + ":{" + roomID(room) + "}:"}
 }
 
 func (k roomKeys) seq() string     { return k.base + "seq" }
@@ -85,9 +85,9 @@ if ARGV[3] ~= '' and redis.call('ZCOUNT', KEYS[2], ARGV[3], ARGV[3]) == 0 then
   return {-1}
 end
 local seq = redis.call('INCR', KEYS[1])
-local id = string.format('%020d', seq)
-redis.call('ZADD', KEYS[2], seq, id .. ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[2], id)
+local digits = string.format('%020d', seq)
+redis.call('ZADD', KEYS[2], seq, digits .. ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[2], seq)
 if ARGV[5] == '1' then
   redis.call('SET', KEYS[4], seq, 'EX', ARGV[4])
 end
@@ -105,7 +105,7 @@ func (s *Store) Append(ctx context.Context, room chat.RoomRef, msg chat.Message)
 	}
 	replyTo := ""
 	if msg.ReplyTo != nil {
-		seq, ok := chat.ParseID(*msg.ReplyTo)
+		seq, ok := chat.ParseID(room, *msg.ReplyTo)
 		if !ok || seq == 0 {
 			return chat.Message{}, false, fmt.Errorf("redis store: replyTo %q: %w", *msg.ReplyTo, chat.ErrNotFound)
 		}
@@ -122,38 +122,54 @@ func (s *Store) Append(ctx context.Context, room chat.RoomRef, msg chat.Message)
 	if err != nil {
 		return chat.Message{}, false, fmt.Errorf("redis store: append: %w", err)
 	}
-	return appendResult(res, msg)
+	return appendResult(room, res, msg)
 }
 
 // appendResult turns appendScript's reply into Append's results.
-func appendResult(res []any, msg chat.Message) (chat.Message, bool, error) {
+func appendResult(room chat.RoomRef, res []any, msg chat.Message) (chat.Message, bool, error) {
 	status, _ := res[0].(int64)
 	switch {
 	case status == -1:
 		return chat.Message{}, false, fmt.Errorf("redis store: replyTo %q: %w", *msg.ReplyTo, chat.ErrNotFound)
 	case status == 0 && len(res) == 2:
 		member, _ := res[1].(string)
-		orig, err := decodeMember(member)
+		orig, err := decodeMember(room, member)
 		return orig, true, err
 	case status == 1 && len(res) == 2:
 		seq, _ := res[1].(int64)
-		msg.ID = chat.FormatID(uint64(seq))
+		msg.ID = chat.FormatID(room, uint64(seq))
 		return msg, false, nil
 	}
 	return chat.Message{}, false, fmt.Errorf("redis store: append: unexpected reply %v", res)
 }
 
-// decodeMember parses a msgs member: the ID then the message JSON.
-func decodeMember(member string) (chat.Message, error) {
-	if len(member) < chat.IDWidth {
+// seqDigits is the width of the sequence number that starts every msgs member.
+const seqDigits = 20
+
+// decodeMember parses a msgs member of room: the sequence, then the message JSON.
+func decodeMember(room chat.RoomRef, member string) (chat.Message, error) {
+	if len(member) < seqDigits {
 		return chat.Message{}, fmt.Errorf("redis store: corrupt message %q", member)
 	}
-	var m chat.Message
-	if err := json.Unmarshal([]byte(member[chat.IDWidth:]), &m); err != nil {
+	seq, err := strconv.ParseUint(member[:seqDigits], 10, 64)
+	if err != nil {
 		return chat.Message{}, fmt.Errorf("redis store: corrupt message: %w", err)
 	}
-	m.ID = member[:chat.IDWidth]
+	var m chat.Message
+	if err := json.Unmarshal([]byte(member[seqDigits:]), &m); err != nil {
+		return chat.Message{}, fmt.Errorf("redis store: corrupt message: %w", err)
+	}
+	m.ID = chat.FormatID(room, seq)
 	return m, nil
+}
+
+// cursorID turns a cursor sequence from a script into a message ID ("" for none).
+func cursorID(room chat.RoomRef, seq any) string {
+	n, ok := seq.(int64)
+	if !ok || n <= 0 {
+		return ""
+	}
+	return chat.FormatID(room, uint64(n))
 }
 
 // History implements chat.Store.
@@ -163,7 +179,7 @@ func (s *Store) History(ctx context.Context, room chat.RoomRef, before string, l
 	}
 	upper := "+inf"
 	if before != "" {
-		upper = "(" + strconv.FormatUint(chat.IDBound(before), 10)
+		upper = "(" + strconv.FormatUint(chat.IDBound(room, before), 10)
 	}
 	members, err := s.client.ZRevRangeByScore(ctx, s.keys(room).msgs(), &goredis.ZRangeBy{
 		Max: upper, Min: "-inf", Count: int64(limit) + 1,
@@ -175,7 +191,7 @@ func (s *Store) History(ctx context.Context, room chat.RoomRef, before string, l
 	members = members[:min(limit, len(members))]
 	msgs := make([]chat.Message, len(members))
 	for i, member := range members {
-		if msgs[i], err = decodeMember(member); err != nil {
+		if msgs[i], err = decodeMember(room, member); err != nil {
 			return nil, false, err
 		}
 	}
@@ -184,29 +200,29 @@ func (s *Store) History(ctx context.Context, room chat.RoomRef, before string, l
 }
 
 // markReadScript moves a read cursor forward.
-// KEYS: msgs, cursors. ARGV: user, sequence, ID.
-// Returns {-1} for an unknown message, else {moved (0/1), cursor, unread}.
+// KEYS: msgs, cursors. ARGV: user, sequence.
+// Returns {-1} for an unknown message, else {moved (0/1), cursor sequence, unread}.
 var markReadScript = goredis.NewScript(`
 if redis.call('ZCOUNT', KEYS[1], ARGV[2], ARGV[2]) == 0 then return {-1} end
-local cur = redis.call('HGET', KEYS[2], ARGV[1])
+local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local moved = 0
-if (not cur) or tonumber(cur) < tonumber(ARGV[2]) then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-  cur = ARGV[3]
+if cur < tonumber(ARGV[2]) then
+  cur = tonumber(ARGV[2])
+  redis.call('HSET', KEYS[2], ARGV[1], cur)
   moved = 1
 end
-return {moved, cur, redis.call('ZCOUNT', KEYS[1], '(' .. tonumber(cur), '+inf')}
+return {moved, cur, redis.call('ZCOUNT', KEYS[1], '(' .. cur, '+inf')}
 `)
 
 // MarkRead implements chat.Store.
 func (s *Store) MarkRead(ctx context.Context, room chat.RoomRef, userID, messageID string) (string, int, bool, error) {
-	seq, ok := chat.ParseID(messageID)
+	seq, ok := chat.ParseID(room, messageID)
 	if !ok {
 		return "", 0, false, fmt.Errorf("redis store: message %q: %w", messageID, chat.ErrNotFound)
 	}
 	k := s.keys(room)
 	res, err := markReadScript.Run(ctx, s.client, []string{k.msgs(), k.cursors()},
-		userID, strconv.FormatUint(seq, 10), messageID).Slice()
+		userID, strconv.FormatUint(seq, 10)).Slice()
 	if err != nil {
 		return "", 0, false, fmt.Errorf("redis store: mark read: %w", err)
 	}
@@ -214,17 +230,15 @@ func (s *Store) MarkRead(ctx context.Context, room chat.RoomRef, userID, message
 		return "", 0, false, fmt.Errorf("redis store: message %q: %w", messageID, chat.ErrNotFound)
 	}
 	moved, _ := res[0].(int64)
-	cursor, _ := res[1].(string)
 	unread, _ := res[2].(int64)
-	return cursor, int(unread), moved == 1, nil
+	return cursorID(room, res[1]), int(unread), moved == 1, nil
 }
 
 // readStateScript reads a cursor and the count of messages after it.
-// KEYS: msgs, cursors. ARGV: user. Returns {cursor or "", unread}.
+// KEYS: msgs, cursors. ARGV: user. Returns {cursor sequence (0: none), unread}.
 var readStateScript = goredis.NewScript(`
-local cur = redis.call('HGET', KEYS[2], ARGV[1])
-if not cur then return {'', redis.call('ZCARD', KEYS[1])} end
-return {cur, redis.call('ZCOUNT', KEYS[1], '(' .. tonumber(cur), '+inf')}
+local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+return {cur, redis.call('ZCOUNT', KEYS[1], '(' .. cur, '+inf')}
 `)
 
 // ReadState implements chat.Store.
@@ -237,9 +251,8 @@ func (s *Store) ReadState(ctx context.Context, room chat.RoomRef, userID string)
 	if len(res) != 2 {
 		return "", 0, errors.New("redis store: read state: unexpected reply")
 	}
-	cursor, _ := res[0].(string)
 	unread, _ := res[1].(int64)
-	return cursor, int(unread), nil
+	return cursorID(room, res[0]), int(unread), nil
 }
 
 // Ping implements chat.Store.
