@@ -66,7 +66,6 @@ function showMessage(m) {
   if (ui.messages.querySelector(`li[data-id="${CSS.escape(m.id)}"]`)) return; // already shown
   const li = el('li', m.userId === userId ? 'message mine' : 'message');
   li.dataset.id = m.id;
-  li.dataset.userId = m.userId;
   const time = new Date(m.timestamp).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   li.append(el('span', 'author', m.userName), el('span', 'content', m.content), el('span', 'time', time));
   if (m.userId === userId) li.append(el('span', 'receipt'));
