@@ -9,10 +9,12 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"github.com/iohub/iohub/adapters/bolt"
 	"github.com/iohub/iohub/adapters/memory"
+	"github.com/iohub/iohub/adapters/redis"
 	"github.com/iohub/iohub/config"
 	"github.com/iohub/iohub/server/chat"
 )
@@ -39,23 +41,76 @@ func (b *Backends) Close() error {
 	return errors.Join(errs...)
 }
 
-// Open opens the backends cfg names. ctx owns their background work.
+// Open opens the backends cfg names: with redis.url set, the Redis cluster adapter and
+// presence shared by every node; the store by store.driver. ctx bounds the start-up checks.
 func Open(ctx context.Context, cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*Backends, error) {
 	b := &Backends{Checks: map[string]func(context.Context) error{}}
+	if err := b.open(ctx, cfg, reg, log); err != nil {
+		return nil, errors.Join(err, b.Close())
+	}
+	return b, nil
+}
+
+func (b *Backends) open(ctx context.Context, cfg config.Config, reg prometheus.Registerer, log *slog.Logger) error {
+	var client *goredis.Client
+	if cfg.Redis.URL != "" {
+		var err error
+		if client, err = b.openCluster(ctx, cfg, reg, log); err != nil {
+			return err
+		}
+	} else {
+		b.Presence = memory.NewPresence()
+	}
+	return b.openStore(cfg, client)
+}
+
+// openCluster connects to Redis and opens the cluster adapter and presence on it.
+func (b *Backends) openCluster(ctx context.Context, cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*goredis.Client, error) {
+	opts, err := goredis.ParseURL(cfg.Redis.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	client := goredis.NewClient(opts)
+	b.closers = append(b.closers, client.Close)
+	b.Checks["redis"] = func(ctx context.Context) error { return client.Ping(ctx).Err() }
+	adapter, err := redis.NewAdapter(ctx, client, redis.AdapterOptions{
+		KeyPrefix: cfg.Redis.KeyPrefix, Sharded: cfg.Redis.Sharded, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis adapter (redis.url): %w", err)
+	}
+	b.closers = append(b.closers, adapter.Close)
+	b.Adapter = adapter
+	presence, err := redis.NewPresence(ctx, client, redis.PresenceOptions{KeyPrefix: cfg.Redis.KeyPrefix, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("redis presence: %w", err)
+	}
+	b.closers = append(b.closers, presence.Close)
+	b.Presence = presence
+	b.OnUserGone = presence.OnUserGone
+	return client, nil
+}
+
+// openStore opens the message store of store.driver (redis needs the cluster's client).
+func (b *Backends) openStore(cfg config.Config, client *goredis.Client) error {
 	switch cfg.Store.Driver {
 	case "memory":
 		b.Store = memory.NewStore()
 	case "bolt":
 		st, err := bolt.Open(cfg.Store.Path, bolt.Options{})
 		if err != nil {
-			return nil, fmt.Errorf("store.driver=bolt: %w", err)
+			return fmt.Errorf("store.driver=bolt: %w", err)
 		}
 		b.Store = st
+	case "redis":
+		if client == nil {
+			return errors.New("store.driver=redis needs redis.url")
+		}
+		b.Store = redis.NewStore(client, redis.StoreOptions{KeyPrefix: cfg.Redis.KeyPrefix})
 	default:
-		return nil, fmt.Errorf("store.driver: %q is not available", cfg.Store.Driver)
+		return fmt.Errorf("store.driver: %q is not available", cfg.Store.Driver)
 	}
 	b.closers = append(b.closers, b.Store.Close)
 	b.Checks["store"] = b.Store.Ping
-	b.Presence = memory.NewPresence()
-	return b, nil
+	return nil
 }
