@@ -286,3 +286,16 @@ describe('namespaces', () => {
     assert.equal((await h.connectError(s, { nsp: '/other', sub: 'x' })).message, 'Invalid namespace');
   });
 });
+
+test('namespaces config replaces the default list (--namespaces /,/support)', async (t) => {
+  const s = await h.startServer({ args: ['--namespaces', '/,/support'] });
+  t.after(() => s.stop());
+  const a = await h.connect(t, s, { sub: 'ns-a', nsp: '/support' });
+  const b = await h.connect(t, s, { sub: 'ns-b', nsp: '/support', client: 'v2' });
+  await h.join(a, 'desk');
+  await h.join(b, 'desk');
+  const got = h.waitFor(b, 'new_message', (m) => m.content === 'help');
+  await h.send(a, 'desk', 'help');
+  await got;
+  assert.equal((await h.connectError(s, { nsp: '/chat', sub: 'x' })).message, 'Invalid namespace');
+});

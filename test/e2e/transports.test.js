@@ -154,3 +154,61 @@ test('Transport: every namespace CONNECT is answered (300 bare websocket handsha
   }
   assert.deepEqual(unanswered, [], `${unanswered.length} of 300 CONNECT packets were never answered`);
 });
+
+test('socketio.ping_interval / ping_timeout: a client that stops answering pings is dropped and its presence ends', async (t) => {
+  const s = await h.startServer({ args: ['--socketio.ping_interval', '400ms', '--socketio.ping_timeout', '800ms'] });
+  t.after(() => s.stop());
+  const room = h.uniq('hb');
+  const watcher = await h.connect(t, s, { sub: 'watcher' });
+  await h.join(watcher, room);
+  let watcherGone = null;
+  watcher.on('disconnect', (r) => { watcherGone = r; });
+  // a bare websocket that joins and then never answers the server's pings
+  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`);
+  t.after(() => ws.terminate());
+  const open = await new Promise((resolve, reject) => {
+    ws.on('error', reject);
+    ws.on('message', (d) => {
+      const f = d.toString();
+      if (f.startsWith('0')) { resolve(JSON.parse(f.slice(1))); ws.send(`40${JSON.stringify({ token: h.token('silent') })}`); }
+      if (f.startsWith('40{')) ws.send(`421${JSON.stringify(['join_room', room])}`);
+    });
+  });
+  assert.equal(open.pingInterval, 400);
+  assert.equal(open.pingTimeout, 800);
+  await h.waitFor(watcher, 'user_joined', (e) => e.userId === 'silent');
+  const t0 = Date.now();
+  const closed = new Promise((resolve) => ws.on('close', resolve));
+  await h.waitFor(watcher, 'user_left', (e) => e.userId === 'silent', 6000)
+    .catch((e) => { throw new Error(`${e.message}; watcher disconnected: ${watcherGone}`); });
+  await Promise.race([closed, h.sleep(3000)]);
+  assert.ok(Date.now() - t0 < 4000, `dropped after ${Date.now() - t0} ms`);
+  assert.equal(ws.readyState, WebSocket.CLOSED, 'the server did not close the silent connection');
+  // the answering client stays connected across the ping rounds
+  assert.equal(watcher.connected, true, `watcher disconnected: ${watcherGone}`);
+});
+
+test('limits.max_connections_per_ip caps connections from one address (0 = unlimited)', async (t) => {
+  const s = await h.startServer({ args: ['--limits.max_connections_per_ip', '2'] });
+  t.after(() => s.stop());
+  const a = await h.connect(t, s, { sub: 'ip1' });
+  await h.connect(t, s, { sub: 'ip2', transport: 'polling' });
+  const third = h.makeSocket(s, { sub: 'ip3' });
+  t.after(() => h.closeSocket(third));
+  const outcome = await new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('timeout'), 10000);
+    third.on('connect', () => { clearTimeout(timer); resolve('connected'); });
+    third.on('connect_error', () => { clearTimeout(timer); resolve('refused'); });
+  });
+  assert.equal(outcome, 'refused');
+  // a slot frees up when a connection ends
+  const gone = new Promise((resolve) => a.once('disconnect', resolve));
+  h.closeSocket(a);
+  await gone;
+  let again;
+  for (let i = 0; i < 20 && !again; i++) {
+    again = await h.connect(t, s, { sub: 'ip4' }).catch(() => null);
+    if (!again) await h.sleep(100); // the server may notice the close a moment later
+  }
+  assert.ok(again && again.connected, 'no connection possible after one was closed');
+});
