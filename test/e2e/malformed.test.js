@@ -113,12 +113,12 @@ function materialize(args, room) {
 
 assert.ok(CASES.length >= 30);
 
-for (const transport of ['websocket', 'polling']) {
-  describe(`malformed payloads (${transport})`, () => {
+for (const [client, transport] of [['v4', 'websocket'], ['v4', 'polling'], ['v2', 'websocket']]) {
+  describe(`malformed payloads (socket.io-client ${client}, ${transport})`, () => {
     let room; let sender; let bystander; let ctx;
     before(async () => {
       room = h.uniq('mal');
-      sender = await h.connect(null, server, { sub: h.uniq('sender'), transport });
+      sender = await h.connect(null, server, { sub: h.uniq('sender'), transport, client });
       bystander = await h.connect(null, server, { sub: h.uniq('by'), transport: 'websocket' });
       await h.join(sender, room);
       await h.join(bystander, room);

@@ -175,6 +175,10 @@ describe('send_message', () => {
     assert.equal(ok.success, true, JSON.stringify(ok));
     assert.equal(ok.message.clientMessageId, 'm'.repeat(128));
     h.assertFail(await h.emitAck(a, 'send_message', { roomId: room, content: 'c', messageId: 'm'.repeat(129) }), 'bad_request');
+    // lengths count code points: 128 emoji (256 UTF-16 units, 512 bytes) are fine, 129 are not
+    const emoji = await h.emitAck(a, 'send_message', { roomId: room, content: 'c', messageId: '😀'.repeat(128) });
+    assert.equal(emoji.success, true, JSON.stringify(emoji).slice(0, 200));
+    h.assertFail(await h.emitAck(a, 'send_message', { roomId: room, content: 'c', messageId: '😀'.repeat(129) }), 'bad_request');
   });
 
   test('Message ids are unique within a room and sort byte-wise in the order the room received them', async (t) => {

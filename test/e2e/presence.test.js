@@ -223,3 +223,17 @@ test('presence.max_listed_users caps every users list; count stays exact', async
   assert.equal(api.body.count, 4);
   assert.equal(api.body.users.length, 2);
 });
+
+test('disconnect announces user_left in every room the socket had joined', async (t) => {
+  const r1 = h.uniq('m1'); const r2 = h.uniq('m2');
+  const w1 = await h.connect(t, server, { sub: h.uniq('w') });
+  const w2 = await h.connect(t, server, { sub: h.uniq('w') });
+  await h.join(w1, r1); await h.join(w2, r2);
+  const sub = h.uniq('multi');
+  const x = await h.connect(t, server, { sub });
+  await h.join(x, r1); await h.join(x, r2);
+  const l1 = h.waitFor(w1, 'user_left', (e) => e.roomId === r1 && e.userId === sub);
+  const l2 = h.waitFor(w2, 'user_left', (e) => e.roomId === r2 && e.userId === sub);
+  h.closeSocket(x);
+  await l1; await l2;
+});

@@ -211,3 +211,38 @@ for (const transport of ['websocket', 'polling']) {
     t.diagnostic(`SIGTERM took ${Date.now() - t1} ms`);
   });
 }
+
+test('Replies: every event that carries an ack id gets exactly one reply (counted on the wire)', async (t) => {
+  const room = h.uniq('once');
+  const r = await rawJoined(server, room);
+  t.after(() => r.close());
+  const cases = [
+    ['join_room', room],
+    ['join_room', { roomId: room, historyLimit: 500 }],
+    ['send_message', { roomId: room, content: 'hello' }],
+    ['send_message', { roomId: room, content: 'hi', messageId: 'wire-1' }],
+    ['send_message', { roomId: room, content: 'hi', messageId: 'wire-1' }],
+    ['send_message', { roomId: room, content: '' , messageId: 'wire-2' }],
+    ['send_message', { roomId: 'user:x', content: 'x' }],
+    ['fetch_history', { roomId: room }],
+    ['typing_start', room], ['typing_start', room], ['typing_end', room],
+    ['read_messages', { roomId: room, messageId: 'nope' }],
+    ['leave_room', room],
+    ['leave_room', room],
+    ['no_such_event', {}],
+  ];
+  let id = 100;
+  const ids = [];
+  for (const c of cases) { ids.push(id); r.send(`42${id}${JSON.stringify(c)}`); id += 1; }
+  // a final probe; once its reply is in, every earlier reply (one ordered queue) is in too
+  r.send(`42${id}${JSON.stringify(['fetch_history', { roomId: room, limit: 1 }])}`);
+  assert.ok(await r.next((f) => f.startsWith(`43${id}[`), 5000), 'no reply to the probe');
+  await h.sleep(300); // and a short grace period for duplicates
+  const acks = r.frames.filter((f) => /^43\d+\[/.test(f)).map((f) => Number(/^43(\d+)\[/.exec(f)[1]));
+  for (const [i, ackId] of ids.entries()) {
+    const n = acks.filter((x) => x === ackId).length;
+    assert.equal(n, 1, `${JSON.stringify(cases[i])}: ${n} replies`);
+  }
+  // send_message with a callback is never also answered on ack:<messageId> or error
+  assert.deepEqual(r.frames.filter((f) => f.startsWith('42["ack:') || f.startsWith('42["error"')), []);
+});

@@ -196,6 +196,17 @@ describe('personal rooms user:<sub>', () => {
     h.assertFail(await h.emitAck(a, 'read_messages', { roomId: room, messageId: 'x' }), 'forbidden', 'read_messages');
     h.assertFail(await h.emitAck(a, 'leave_room', room), 'forbidden', 'leave_room');
   });
+  test('HTTP emit to user:<sub> in /chat reaches the user\'s /chat sockets only', async (t) => {
+    const sub = h.uniq('dev');
+    const inChat = await h.connect(t, server, { sub, nsp: '/chat' });
+    const inRoot = await h.connect(t, server, { sub });
+    const got = h.waitFor(inChat, 'ping_chat');
+    const quiet = h.expectNoEvent(inRoot, 'ping_chat', 700);
+    const res = await h.http(server, 'POST', '/api/v1/emit', { body: { namespace: '/chat', rooms: [`user:${sub}`], event: 'ping_chat', data: 1 } });
+    assert.equal(res.status, 202, res.text);
+    assert.equal(await got, 1);
+    await quiet;
+  });
   test('HTTP emit to user:<sub> reaches every device of that user and nobody else', async (t) => {
     const sub = h.uniq('dev');
     const d1 = await h.connect(t, server, { sub, transport: 'websocket' });

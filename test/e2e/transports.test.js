@@ -44,6 +44,52 @@ for (const client of h.CLIENTS) {
         assert.equal(r2.message.userName, 'Bob');
       });
 
+      test('protocol tour: presence, history, typing, read receipts, ack:<messageId>, error, leave', async (t) => {
+        const room = h.uniq('tour');
+        const ua = h.uniq('ta'); const ub = h.uniq('tb');
+        const a = await h.connect(t, server, { client, transport, sub: ua, name: 'A' });
+        const b = await h.connect(t, server, { client, transport, sub: ub, name: 'B' });
+        const first = await h.join(a, room);
+        assert.deepEqual(first, { success: true, roomId: room, users: [{ userId: ua, userName: 'A' }], count: 1, history: [], lastReadMessageId: null, unreadCount: 0 });
+        const joinedAtA = h.waitFor(a, 'user_joined', (e) => e.roomId === room && e.userId === ub);
+        const listAtB = h.waitFor(b, 'room_users', (e) => e.roomId === room && e.count === 2, 4000);
+        await h.join(b, room);
+        assert.deepEqual(await joinedAtA, { roomId: room, userId: ub, userName: 'B' });
+        assert.deepEqual((await listAtB).users.map((u) => u.userId), [ua, ub].sort());
+
+        const m1 = await h.send(a, room, 'one');
+        const cid = h.uniq('cid');
+        const viaAck = h.waitFor(a, `ack:${cid}`);
+        a.emit('send_message', { roomId: room, content: 'two', messageId: cid });
+        const m2 = await viaAck;
+        assert.equal(m2.success, true);
+        assert.equal(m2.message.clientMessageId, cid);
+        const hist = await h.emitAck(b, 'fetch_history', { roomId: room, limit: 1 });
+        assert.deepEqual(hist, { success: true, roomId: room, messages: [m2.message], hasMore: true });
+
+        await h.settle(b, room);
+        const typing = h.waitFor(b, 'user_typing', (e) => e.roomId === room && e.typing === true);
+        assert.deepEqual(await h.emitAck(a, 'typing_start', { roomId: room }), { success: true, roomId: room });
+        assert.deepEqual(await typing, { roomId: room, userId: ua, userName: 'A', typing: true });
+
+        const readAtA = h.waitFor(a, 'messages_read', (e) => e.roomId === room && e.userId === ub);
+        const rd = await h.emitAck(b, 'read_messages', { roomId: room, messageId: m1.message.id });
+        assert.deepEqual(rd, { success: true, roomId: room, messageId: m1.message.id, unreadCount: 1 });
+        assert.equal((await readAtA).messageId, m1.message.id);
+
+        const err = h.waitFor(a, 'error', (e) => e && e.event === 'fetch_history');
+        a.emit('fetch_history', { roomId: room, limit: 0 });
+        assert.equal((await err).code, 'bad_request');
+
+        await h.settle(b, room);
+        const left = h.waitFor(b, 'user_left', (e) => e.roomId === room && e.userId === ua);
+        const stopTyping = h.waitFor(b, 'user_typing', (e) => e.roomId === room && e.typing === false);
+        assert.deepEqual(await h.emitAck(a, 'leave_room', { roomId: room }), { success: true, roomId: room });
+        assert.deepEqual(await left, { roomId: room, userId: ua, userName: 'A' });
+        await stopTyping;
+        assert.equal(a.connected && b.connected, true);
+      });
+
       test('join_room without callback answers with the joined_room event', async (t) => {
         const room = h.uniq('jr');
         const a = await h.connect(t, server, { client, transport, sub: h.uniq('u') });

@@ -24,9 +24,15 @@ const CLIENTS = ['v4', 'v2'];
 
 // Every child we start, so a crashing test file still kills them on exit.
 const children = new Set();
+const tmpDirs = [];
 process.on('exit', () => {
   for (const c of children) {
     try { c.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+  if (!process.env.E2E_KEEP_TMP) {
+    for (const d of tmpDirs) {
+      try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* ignore */ }
+    }
   }
 });
 
@@ -38,7 +44,9 @@ function uniq(prefix = 'r') {
 }
 
 function tmpDir(prefix = 'iohub-e2e-') {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(d);
+  return d;
 }
 
 /**
