@@ -183,6 +183,10 @@ func TestBroadcastAcrossNodes(t *testing.T) {
 					}
 				}
 			}
+			if counter(t, a, "iohub_redis_adapter_messages_published_total") == 0 ||
+				counter(t, b, "iohub_redis_adapter_messages_received_total") == 0 {
+				t.Error("published/received counters did not move")
+			}
 		})
 	}
 }

@@ -118,14 +118,21 @@ func (c *wsClient) read(t *testing.T, connected chan<- string) {
 	}
 }
 
-// event parses an EVENT or BINARY_EVENT message (attachments are not collected).
+// event parses an EVENT or BINARY_EVENT message (attachments are not collected) and
+// acknowledges it when the server asks.
 func (c *wsClient) event(t *testing.T, msg string) {
 	body := msg[2:]
 	if msg[1] == '5' {
 		_, body, _ = strings.Cut(body, "-")
 	}
+	body = strings.TrimPrefix(body, c.prefix())
+	ackID, body, _ := strings.Cut(body, "[")
+	body = "[" + body
+	if ackID != "" { // the server wants an ack: answer "ack"
+		c.write(t, "43"+c.prefix()+ackID+`["ack"]`)
+	}
 	var raw []json.RawMessage
-	if json.Unmarshal([]byte(strings.TrimPrefix(body, c.prefix())), &raw) != nil || len(raw) == 0 {
+	if json.Unmarshal([]byte(body), &raw) != nil || len(raw) == 0 {
 		t.Errorf("bad event %q", msg)
 		return
 	}

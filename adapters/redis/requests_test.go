@@ -92,6 +92,25 @@ func TestRequestsAcrossNodes(t *testing.T) {
 				eventually(t, "remote socket left", func() bool { return !hasRoom(b, onB2, "joined") })
 			})
 
+			t.Run("broadcast with acks", func(t *testing.T) {
+				if raceEnabled {
+					t.Skip("the library races on the broadcast-with-ack path (LIBRARY-NOTES.md)")
+				}
+				acks := make(chan []any, 1)
+				a.io.Timeout(waitFor).EmitWithAck("ask")(func(replies []any, err error) {
+					if err != nil {
+						t.Errorf("broadcast with ack: %v", err)
+					}
+					acks <- replies
+				})
+				for _, c := range []*wsClient{onA, onB1, onB2} {
+					c.expect(t, "ask")
+				}
+				if got := <-acks; len(got) != 3 {
+					t.Errorf("got %d acks %v, want 3 (one per socket on both nodes)", len(got), got)
+				}
+			})
+
 			t.Run("disconnectSockets", func(t *testing.T) {
 				a.io.In("room").DisconnectSockets(true)
 				onB1.waitClosed(t)
