@@ -227,6 +227,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // devToken mints a token for ?sub=&name= (dev mode only).
 func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
+	// Dev mode allows any origin: pages served elsewhere (examples/web) fetch tokens here.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	sub := r.URL.Query().Get("sub")
 	if sub == "" {
 		writeError(w, chat.Errorf(chat.CodeBadRequest, "sub is required: /dev/token?sub=alice&name=Alice"))
