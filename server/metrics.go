@@ -16,6 +16,7 @@ type metrics struct {
 	registry   *prometheus.Registry
 	sockets    *prometheus.GaugeVec
 	eventsIn   *prometheus.CounterVec
+	eventsOut  *prometheus.CounterVec
 	replies    *prometheus.CounterVec
 	authFailed *prometheus.CounterVec
 	storeTime  *prometheus.HistogramVec
@@ -30,6 +31,9 @@ func newMetrics() *metrics {
 		eventsIn: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "iohub_events_in_total", Help: "Client events received, by name.",
 		}, []string{"event"}),
+		eventsOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iohub_events_out_total", Help: "Server events emitted, by name (a room broadcast counts once).",
+		}, []string{"event"}),
 		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "iohub_replies_total", Help: "Replies to client events (acks and their fallbacks), by event and result (ok or an error code).",
 		}, []string{"event", "result"}),
@@ -41,15 +45,17 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9),
 		}, []string{"op"}),
 	}
-	m.registry.MustRegister(m.sockets, m.eventsIn, m.replies, m.authFailed, m.storeTime,
+	m.registry.MustRegister(m.sockets, m.eventsIn, m.eventsOut, m.replies, m.authFailed, m.storeTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// knownEvents bounds the event label's values: clients choose event names.
+// knownEvents bounds the event label's values: clients (and API callers) choose event names.
 var knownEvents = map[string]bool{
 	"join_room": true, "leave_room": true, "send_message": true, "fetch_history": true,
 	"read_messages": true, "typing_start": true, "typing": true, "typing_end": true,
+	chat.EventNewMessage: true, chat.EventUserJoined: true, chat.EventUserLeft: true,
+	chat.EventRoomUsers: true, chat.EventUserTyping: true, chat.EventMessagesRead: true,
 }
 
 func eventLabel(event string) string {
@@ -61,6 +67,9 @@ func eventLabel(event string) string {
 
 // EventIn implements sio.Observer.
 func (m *metrics) EventIn(event string) { m.eventsIn.WithLabelValues(eventLabel(event)).Inc() }
+
+// EventOut implements sio.Observer.
+func (m *metrics) EventOut(event string) { m.eventsOut.WithLabelValues(eventLabel(event)).Inc() }
 
 // Replied implements sio.Observer.
 func (m *metrics) Replied(event string, code chat.Code) {

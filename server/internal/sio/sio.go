@@ -26,6 +26,7 @@ const handlerTimeout = 10 * time.Second
 // concurrent use.
 type Observer interface {
 	EventIn(event string)
+	EventOut(event string) // one per emit call (a broadcast counts once)
 	Replied(event string, code chat.Code) // code "" means success
 	AuthFailed(code string)
 	SocketsChanged(namespace string, delta int)
@@ -247,6 +248,7 @@ func (h *Hub) Emit(ref chat.RoomRef, event string, payload any, o chat.EmitOptio
 	if o.Volatile {
 		op = op.Volatile()
 	}
+	h.opts.Observer.EventOut(event)
 	if err := op.Emit(event, payload); err != nil {
 		h.log.Error("broadcast failed", "event", event, "room", ref.Room, "err", err)
 	}
@@ -327,6 +329,7 @@ func (h *Hub) EmitRaw(ns string, rooms, except []string, event string, data any)
 	if len(except) > 0 {
 		op = op.Except(toRooms(except)...)
 	}
+	h.opts.Observer.EventOut(event)
 	if err := op.Emit(event, data); err != nil {
 		h.log.Error("api emit failed", "event", event, "err", err)
 	}
