@@ -26,7 +26,7 @@ const handlerTimeout = 10 * time.Second
 // concurrent use.
 type Observer interface {
 	EventIn(event string)
-	EventOut(event string) // one per emit call (a broadcast counts once)
+	EventOut(event string)                // one per emit call (a broadcast counts once)
 	Replied(event string, code chat.Code) // code "" means success
 	AuthFailed(code string)
 	SocketsChanged(namespace string, delta int)
