@@ -114,8 +114,9 @@ for (const mode of MODES) {
       await h.emitAck(alice, 'typing_end', room);
       await off;
       // typing:false when leaving while typing, across nodes
+      const again = h.waitFor(bob, 'user_typing', (e) => e.typing === true && e.userId === alice.label);
       await h.emitAck(alice, 'typing_start', room);
-      await h.waitFor(bob, 'user_typing', (e) => e.typing === true && e.userId === alice.label);
+      await again;
       const offOnLeave = h.waitFor(bob, 'user_typing', (e) => e.typing === false && e.userId === alice.label);
       await h.emitAck(alice, 'leave_room', room);
       await offOnLeave;
