@@ -64,6 +64,15 @@ func (o AdapterOptions) withDefaults() AdapterOptions {
 // socket.ServerOptions.SetAdapter (it is a socket.AdapterConstructor) and Close it after
 // the Socket.IO server is closed. It owns one subscriber connection and the one
 // goroutine that reads it; every namespace adapter it creates shares them.
+//
+// Messages from other nodes are handled on that goroutine, in order: serverSideEmit
+// handlers run there too, so they must not wait for another cluster request (its answers
+// would queue behind them).
+//
+// While Redis is unreachable, local delivery goes on, publishes fail (logged, counted),
+// and the subscriber retries with backoff; when Redis is back, go-redis resubscribes and
+// every namespace announces itself again. Messages published meanwhile are lost, as with
+// any Redis pub/sub.
 type Adapter struct {
 	client  *goredis.Client
 	opts    AdapterOptions
