@@ -271,7 +271,13 @@ async function connectError(server, opts = {}) {
   const socket = makeSocket(server, opts);
   try {
     return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('neither connect nor refusal within 10s')), 10000);
+      const timer = setTimeout(() => {
+        const eng = socket.io && socket.io.engine;
+        reject(new Error(`neither connect nor refusal within 20s (${JSON.stringify({
+          client: socket.client, transport: opts.transport, nsp: opts.nsp,
+          engineState: eng && eng.readyState, engineTransport: eng && eng.transport && eng.transport.name, engineId: eng && eng.id,
+        })})`));
+      }, 20000);
       socket.on('connect', () => { clearTimeout(timer); reject(new Error('connected although a refusal was expected')); });
       socket.on('connect_error', (e) => { clearTimeout(timer); resolve({ message: e.message, data: e.data, raw: e }); });
       if (socket.client === 'v2') socket.on('error', (d) => { clearTimeout(timer); resolve({ data: d }); });
