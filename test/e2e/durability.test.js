@@ -52,6 +52,7 @@ test('restart of the binary keeps history and read cursors (both namespaces); id
   assert.deepEqual(j.history.map((m) => m.content), ['p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
   assert.equal(j.lastReadMessageId, ids[2]);
   assert.equal(j.unreadCount, 3);
+  assert.deepEqual(j.users.map((u) => u.userId), ['reader'], 'presence from before the restart is gone');
   // the writer's cursor (moved by sending) survived too
   const w2 = await h.connect(t, s2, { sub: 'writer' });
   const jw = await h.join(w2, room);

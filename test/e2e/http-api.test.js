@@ -257,4 +257,15 @@ describe('health and metrics', () => {
     for (const l of lines) if (!l.startsWith('#')) assert.match(l, sample);
     assert.ok(lines.filter((l) => !l.startsWith('#')).length > 5, 'too few samples');
   });
+  test('GET /metrics counts what issue 2 names: sockets per namespace, events by name, auth failures by code', async (t) => {
+    const c = await h.connect(t, server, { sub: h.uniq('m'), nsp: '/chat' });
+    await h.join(c, h.uniq('metrics'));
+    await h.connectError(server, { transport: 'websocket' }); // missing_token
+    const r = await h.http(server, 'GET', '/metrics', { key: false });
+    const samples = r.text.split('\n').filter((l) => l && !l.startsWith('#'));
+    const value = (l) => Number(l.slice(l.lastIndexOf(' ') + 1));
+    assert.ok(samples.some((l) => l.includes('"/chat"') && value(l) >= 1), 'no sample labelled with the /chat namespace');
+    assert.ok(samples.some((l) => l.includes('"join_room"') && value(l) >= 1), 'no sample labelled with the join_room event');
+    assert.ok(samples.some((l) => l.includes('"missing_token"') && value(l) >= 1), 'no sample labelled with the missing_token auth failure');
+  });
 });
