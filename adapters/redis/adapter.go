@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,6 +84,7 @@ type Adapter struct {
 	ctx    context.Context // canceled by Close; bounds every Redis call
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the subscriber goroutine has returned
+	down   atomic.Bool   // the subscriber lost Redis: publishes fail at once
 
 	mu      sync.RWMutex
 	routes  map[string]route // subscribed channel or pattern -> receiver
@@ -301,6 +303,9 @@ func (a *Adapter) receive() {
 			a.ping()
 		case err != nil:
 			lost = true
+			if !a.down.Swap(true) {
+				a.log.Warn("lost redis; publishing is off until it is back")
+			}
 			a.redisError("receive", err)
 			if !a.sleep(backoff) {
 				return
@@ -313,8 +318,10 @@ func (a *Adapter) receive() {
 	}
 }
 
-// handle routes one message of the subscriber connection.
+// handle routes one message of the subscriber connection. Anything that arrives means
+// Redis is reachable again.
 func (a *Adapter) handle(msg any, lost *bool) {
+	a.down.Store(false)
 	switch m := msg.(type) {
 	case *goredis.Message:
 		a.dispatch(m)
@@ -377,8 +384,16 @@ func (a *Adapter) dispatch(msg *goredis.Message) {
 	}
 }
 
+// errRedisDown fails publishes at once while the subscriber has lost Redis, so local
+// delivery, which waits for the publish, is not slowed down by an outage.
+var errRedisDown = errors.New("redis unreachable")
+
 // publish sends payload on channel (SPUBLISH in sharded mode) and counts it.
 func (a *Adapter) publish(channel string, payload []byte, t adapter.MessageType) error {
+	if a.down.Load() {
+		a.metrics.redisErrors.WithLabelValues("publish").Inc()
+		return fmt.Errorf("redis adapter: publish %s: %w", typeName(t), errRedisDown)
+	}
 	ctx, cancel := context.WithTimeout(a.ctx, a.opts.PublishTimeout)
 	defer cancel()
 	var err error

@@ -159,6 +159,12 @@ func TestRedisRestart(t *testing.T) {
 			join(t, a, onA, "room")
 			join(t, b, onB, "room")
 
+			srv.Stop()
+			// Without Redis, local delivery goes on.
+			_ = a.io.To("room").Emit("msg", "local while down")
+			if got := onA.expect(t, "msg"); got != `"local while down"` {
+				t.Errorf("got %s", got)
+			}
 			srv.Restart(t)
 
 			// Broadcasts published while a subscriber reconnects are lost (pub/sub): keep

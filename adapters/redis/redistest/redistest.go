@@ -83,7 +83,7 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-// Restart stops the server and starts an empty one on the same port.
+// Restart stops the server (if it still runs) and starts an empty one on the same port.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
