@@ -24,6 +24,7 @@ import (
 	"github.com/iohub/iohub/config"
 	"github.com/iohub/iohub/server/chat"
 	"github.com/iohub/iohub/server/internal/sio"
+	"github.com/iohub/iohub/server/internal/transport"
 )
 
 // Server is one iohub node.
@@ -117,6 +118,7 @@ func (s *Server) socketOptions() *socket.ServerOptions {
 	o.SetPingTimeout(s.cfg.SocketIO.PingTimeout)
 	o.SetMaxHttpBufferSize(s.cfg.SocketIO.MaxHTTPBufferSize)
 	o.SetCors(s.cors())
+	o.SetTransports(transport.Set())
 	if s.backends.Adapter != nil {
 		o.SetAdapter(s.backends.Adapter)
 	}
@@ -185,7 +187,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	sioHandler := s.io.ServeHandler(nil)
+	sioHandler := transport.ReleaseOnHijack(s.io.ServeHandler(nil))
 	mux.Handle("/socket.io/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.draining.Load() && r.URL.Query().Get("sid") == "" {
 			http.Error(w, errDraining.Error(), http.StatusServiceUnavailable)

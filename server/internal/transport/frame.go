@@ -1,0 +1,81 @@
+package transport
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+
+	"github.com/zishang520/socket.io/v3/pkg/types"
+)
+
+// WebSocket opcodes (RFC 6455 §5.2) of the frames this package writes.
+const (
+	opText   = 0x1
+	opBinary = 0x2
+	opClose  = 0x8
+	opPong   = 0xA
+)
+
+// finBit marks the final (here: only) frame of a message.
+const finBit = 0x80
+
+// appendFrame appends one unmasked, unfragmented server frame carrying payload to dst.
+func appendFrame(dst []byte, opcode byte, payload []byte) []byte {
+	n := len(payload)
+	switch {
+	case n < 126:
+		dst = append(dst, finBit|opcode, byte(n))
+	case n <= 0xFFFF:
+		dst = append(dst, finBit|opcode, 126)
+		dst = binary.BigEndian.AppendUint16(dst, uint16(n))
+	default:
+		dst = append(dst, finBit|opcode, 127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	return append(dst, payload...)
+}
+
+// newFrame returns a frame holding payload in one allocation.
+func newFrame(opcode byte, payload []byte) []byte {
+	return appendFrame(make([]byte, 0, len(payload)+10), opcode, payload)
+}
+
+// dataOpcode is the opcode of an Engine.IO buffer: text for string buffers (the library's
+// StringBuffer), binary for everything else, as the stock transport does.
+func dataOpcode(b types.BufferInterface) byte {
+	if _, ok := b.(*types.StringBuffer); ok {
+		return opText
+	}
+	return opBinary
+}
+
+// sharedFrame is a frame built from one broadcast's pre-encoded packet.
+type sharedFrame struct {
+	src   types.BufferInterface
+	frame []byte
+}
+
+// frameCacheSize is how many recent broadcasts keep their frame. A broadcast hands the
+// same pre-encoded buffer to every receiver in one loop, so the newest entry is the one
+// that hits; a few more absorb broadcasts that interleave on other goroutines.
+const frameCacheSize = 8
+
+// frameCache maps a broadcast's pre-encoded packet (by identity: the socket layer encodes
+// a broadcast once and hands the same buffer to every receiving socket) to its frame, so
+// the frame is built once per broadcast instead of once per receiver. Safe for
+// concurrent use; a miss only costs building the frame again.
+type frameCache struct {
+	slots [frameCacheSize]atomic.Pointer[sharedFrame]
+	next  atomic.Uint32
+}
+
+// frame returns the frame of the pre-encoded packet src, building it on a miss.
+func (c *frameCache) frame(src types.BufferInterface) []byte {
+	for i := range c.slots {
+		if f := c.slots[i].Load(); f != nil && f.src == src {
+			return f.frame
+		}
+	}
+	f := &sharedFrame{src: src, frame: newFrame(dataOpcode(src), src.Bytes())}
+	c.slots[c.next.Add(1)%frameCacheSize].Store(f)
+	return f.frame
+}

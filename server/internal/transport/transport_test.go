@@ -1,0 +1,429 @@
+package transport
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	ws "github.com/gorilla/websocket"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+)
+
+// testServer is a Socket.IO server on this package's transports, served like iohub does.
+type testServer struct {
+	io  *socket.Server
+	url string // ws://host/socket.io/
+	srv *httptest.Server
+	// connected receives each socket of namespace "/" as it connects.
+	connected chan *socket.Socket
+}
+
+func newTestServer(t *testing.T, configure func(*socket.ServerOptions)) *testServer {
+	t.Helper()
+	o := socket.DefaultServerOptions()
+	o.SetServeClient(false)
+	o.SetTransports(Set())
+	if configure != nil {
+		configure(o)
+	}
+	io := socket.NewServer(nil, o)
+	ts := &testServer{io: io, connected: make(chan *socket.Socket, 16)}
+	_ = io.On("connection", func(args ...any) {
+		if s, ok := args[0].(*socket.Socket); ok {
+			ts.connected <- s
+		}
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", ReleaseOnHijack(io.ServeHandler(nil)))
+	ts.srv = httptest.NewServer(mux)
+	ts.url = "ws" + strings.TrimPrefix(ts.srv.URL, "http") + "/socket.io/"
+	t.Cleanup(func() {
+		io.Close(nil)
+		ts.srv.Close()
+	})
+	return ts
+}
+
+// client is a raw Engine.IO 4 / Socket.IO 5 client over one WebSocket.
+type client struct {
+	t *testing.T
+	c *ws.Conn
+}
+
+// dial opens a websocket session (or upgrades sid when not empty) without connecting to
+// a namespace.
+func (ts *testServer) dial(t *testing.T, sid string) *client {
+	t.Helper()
+	u := ts.url + "?EIO=4&transport=websocket"
+	if sid != "" {
+		u += "&sid=" + sid
+	}
+	c, resp, err := ws.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	_ = resp.Body.Close()
+	t.Cleanup(func() { _ = c.Close() })
+	return &client{t: t, c: c}
+}
+
+// connect opens a session, joins namespace "/" and returns the server's socket.
+func (ts *testServer) connect(t *testing.T) (*client, *socket.Socket) {
+	t.Helper()
+	c := ts.dial(t, "")
+	c.expectPrefix(ws.TextMessage, "0{")
+	c.send("40")
+	c.expectPrefix(ws.TextMessage, "40{")
+	select {
+	case s := <-ts.connected:
+		return c, s
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connection event")
+		return nil, nil
+	}
+}
+
+func (c *client) send(msg string) {
+	c.t.Helper()
+	if err := c.c.WriteMessage(ws.TextMessage, []byte(msg)); err != nil {
+		c.t.Fatalf("write %q: %v", msg, err)
+	}
+}
+
+// next reads the next message within a few seconds.
+func (c *client) next() (int, []byte, error) {
+	_ = c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	return c.c.ReadMessage()
+}
+
+func (c *client) expectPrefix(wantType int, prefix string) []byte {
+	c.t.Helper()
+	mt, msg, err := c.next()
+	if err != nil {
+		c.t.Fatalf("reading (want %q…): %v", prefix, err)
+	}
+	if mt != wantType || !bytes.HasPrefix(msg, []byte(prefix)) {
+		c.t.Fatalf("got type %d %q, want type %d %q…", mt, msg, wantType, prefix)
+	}
+	return msg
+}
+
+// expectClosed reads until the server ends the connection.
+func (c *client) expectClosed() {
+	c.t.Helper()
+	for {
+		if _, _, err := c.next(); err != nil {
+			if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+				c.t.Fatal("connection still open")
+			}
+			return
+		}
+	}
+}
+
+func TestBroadcastReachesEveryMemberInOrder(t *testing.T) {
+	ts := newTestServer(t, nil)
+	const members, messages = 3, 200
+	clients := make([]*client, members)
+	for i := range clients {
+		c, s := ts.connect(t)
+		s.Join("room")
+		clients[i] = c
+	}
+	for i := range messages {
+		if err := ts.io.To("room").Emit("tick", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range clients {
+		for i := range messages {
+			c.expectPrefix(ws.TextMessage, fmt.Sprintf(`42["tick",%d]`, i))
+		}
+	}
+}
+
+func TestDirectEmitAndBinary(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, s := ts.connect(t)
+	if err := s.Emit("bin", []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	c.expectPrefix(ws.TextMessage, `451-["bin",{"_placeholder":true,"num":0}]`)
+	if got := c.expectPrefix(ws.BinaryMessage, ""); !bytes.Equal(got, []byte{1, 2, 3}) {
+		t.Fatalf("binary attachment %v", got)
+	}
+}
+
+func TestIncomingEventsAndAcks(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, s := ts.connect(t)
+	_ = s.On("echo", func(args ...any) {
+		if ack, ok := args[len(args)-1].(socket.Ack); ok {
+			ack(args[:len(args)-1], nil)
+		}
+	})
+	c.send(`421["echo","hi"]`)
+	c.expectPrefix(ws.TextMessage, `431["hi"]`)
+}
+
+func TestHeartbeat(t *testing.T) {
+	ts := newTestServer(t, func(o *socket.ServerOptions) {
+		o.SetPingInterval(50 * time.Millisecond)
+		o.SetPingTimeout(5 * time.Second)
+	})
+	c, _ := ts.connect(t)
+	c.expectPrefix(ws.TextMessage, "2")
+	c.send("3")
+	c.expectPrefix(ws.TextMessage, "2")
+}
+
+func TestWebSocketPingIsAnsweredThroughTheQueue(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, s := ts.connect(t)
+	pong := make(chan string, 1)
+	c.c.SetPongHandler(func(data string) error {
+		pong <- data
+		return nil
+	})
+	if err := c.c.WriteControl(ws.PingMessage, []byte("hello"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// The pong is handled while reading; writes after it still succeed (no stray write
+	// deadline left behind by the pong).
+	time.Sleep(50 * time.Millisecond)
+	if err := s.Emit("after", 1); err != nil {
+		t.Fatal(err)
+	}
+	c.expectPrefix(ws.TextMessage, `42["after",1]`)
+	select {
+	case got := <-pong:
+		if got != "hello" {
+			t.Fatalf("pong %q", got)
+		}
+	default:
+		t.Fatal("no pong")
+	}
+}
+
+func TestOversizeMessageClosesTheConnection(t *testing.T) {
+	ts := newTestServer(t, func(o *socket.ServerOptions) { o.SetMaxHttpBufferSize(100) })
+	c, s := ts.connect(t)
+	gone := make(chan struct{})
+	_ = s.On("disconnect", func(...any) { close(gone) })
+	c.send(`42["big","` + strings.Repeat("x", 200) + `"]`)
+	c.expectClosed()
+	select {
+	case <-gone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("socket not disconnected")
+	}
+}
+
+func TestServerDisconnectIsWrittenBeforeClose(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, s := ts.connect(t)
+	for i := range 100 {
+		_ = s.Emit("tick", i)
+	}
+	s.Disconnect(true)
+	for i := range 100 {
+		c.expectPrefix(ws.TextMessage, fmt.Sprintf(`42["tick",%d]`, i))
+	}
+	c.expectPrefix(ws.TextMessage, "41")
+	c.expectClosed()
+}
+
+func TestClientCloseFrameIsAnswered(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, s := ts.connect(t)
+	gone := make(chan struct{})
+	_ = s.On("disconnect", func(...any) { close(gone) })
+	msg := ws.FormatCloseMessage(ws.CloseNormalClosure, "bye")
+	if err := c.c.WriteControl(ws.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := c.next()
+	if !ws.IsCloseError(err, ws.CloseNormalClosure) {
+		t.Fatalf("want the close frame echoed, got %v", err)
+	}
+	select {
+	case <-gone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("socket not disconnected")
+	}
+}
+
+func TestPollingUpgradesToWebSocket(t *testing.T) {
+	ts := newTestServer(t, nil)
+	base := ts.srv.URL + "/socket.io/?EIO=4&transport=polling"
+	open := httpGet(t, base)
+	i := strings.Index(open, `"sid":"`)
+	if !strings.HasPrefix(open, "0{") || i < 0 {
+		t.Fatalf("handshake %q", open)
+	}
+	sid := open[i+7 : i+7+strings.IndexByte(open[i+7:], '"')]
+	httpPost(t, base+"&sid="+sid, "40")
+	if got := httpGet(t, base+"&sid="+sid); !strings.HasPrefix(got, "40{") {
+		t.Fatalf("connect reply %q", got)
+	}
+	s := <-ts.connected
+
+	c := ts.dial(t, sid)
+	c.send("2probe")
+	c.expectPrefix(ws.TextMessage, "3probe")
+	c.send("5")
+	// After the upgrade packet the socket writes on the websocket.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Conn().Transport().Name() != "websocket" && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = s.Emit("upgraded", true)
+	for {
+		msg := c.expectPrefix(ws.TextMessage, "")
+		if string(msg) == `42["upgraded",true]` {
+			return
+		}
+		if string(msg) != "6" { // noop packets may still arrive
+			t.Fatalf("unexpected %q", msg)
+		}
+	}
+}
+
+func httpGet(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func httpPost(t *testing.T, u, body string) {
+	t.Helper()
+	resp, err := http.Post(u, "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %s", u, resp.Status)
+	}
+}
+
+func TestAppendFrameHeaders(t *testing.T) {
+	for _, n := range []int{0, 125, 126, 0xFFFF, 0x10000} {
+		payload := bytes.Repeat([]byte{'a'}, n)
+		f := appendFrame(nil, opText, payload)
+		if f[0] != finBit|opText {
+			t.Fatalf("n=%d: first byte %#x", n, f[0])
+		}
+		var hdr int
+		switch {
+		case n < 126:
+			hdr = 2
+			if int(f[1]) != n {
+				t.Fatalf("n=%d: length byte %d", n, f[1])
+			}
+		case n <= 0xFFFF:
+			hdr = 4
+			if f[1] != 126 || int(binary.BigEndian.Uint16(f[2:])) != n {
+				t.Fatalf("n=%d: header %v", n, f[:4])
+			}
+		default:
+			hdr = 10
+			if f[1] != 127 || int(binary.BigEndian.Uint64(f[2:])) != n {
+				t.Fatalf("n=%d: header %v", n, f[:10])
+			}
+		}
+		if len(f) != hdr+n {
+			t.Fatalf("n=%d: frame length %d", n, len(f))
+		}
+	}
+}
+
+func TestFrameCacheSharesOneFramePerBroadcast(t *testing.T) {
+	var c frameCache
+	a := types.NewStringBufferString("42[\"a\"]")
+	b := types.NewBytesBuffer([]byte{1, 2})
+	fa := c.frame(a)
+	if &c.frame(a)[0] != &fa[0] {
+		t.Fatal("the same pre-encoded packet got a second frame")
+	}
+	fb := c.frame(b)
+	if fb[0] != finBit|opBinary || fa[0] != finBit|opText {
+		t.Fatalf("opcodes %#x %#x", fa[0], fb[0])
+	}
+	for i := range frameCacheSize * 2 {
+		c.frame(types.NewStringBufferString(fmt.Sprint(i)))
+	}
+	if got := c.frame(a); &got[0] == &fa[0] || !bytes.Equal(got, fa) {
+		t.Fatal("an evicted entry must be rebuilt, equal to the first frame")
+	}
+}
+
+func TestReleasingWriter(t *testing.T) {
+	rec := httptest.NewRecorder()
+	w := &releasingWriter{rw: rec}
+	w.Header().Set("X-Test", "1")
+	w.WriteHeader(http.StatusTeapot)
+	if _, err := w.Write([]byte("body")); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusTeapot || rec.Body.String() != "body" || rec.Header().Get("X-Test") != "1" {
+		t.Fatalf("not forwarded: %d %q %v", rec.Code, rec.Body.String(), rec.Header())
+	}
+	if _, _, err := w.Hijack(); err != errNoHijacker {
+		t.Fatalf("hijack of a recorder: %v", err)
+	}
+}
+
+func TestReleasingWriterForgetsTheResponseAfterHijack(t *testing.T) {
+	done := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		w := &releasingWriter{rw: rw}
+		conn, _, err := w.Hijack()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer func() { _ = conn.Close() }()
+		switch {
+		case w.writer() != nil:
+			done <- fmt.Errorf("response writer still held")
+		case len(w.Header()) != 0:
+			done <- fmt.Errorf("header after hijack %v", w.Header())
+		default:
+			_, err := w.Write([]byte("x"))
+			if err != http.ErrHijacked {
+				done <- fmt.Errorf("write after hijack: %v", err)
+				return
+			}
+			_, _, err = w.Hijack()
+			if err != http.ErrHijacked {
+				done <- fmt.Errorf("second hijack: %v", err)
+				return
+			}
+			done <- nil
+		}
+	}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

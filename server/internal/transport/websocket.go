@@ -1,0 +1,232 @@
+// Package transport is iohub's Engine.IO "websocket" transport. It replaces the library's
+// stock one (registered under the same name with SetTransports; polling stays stock) and
+// changes only how frames reach the socket:
+//
+//   - a broadcast's pre-encoded packet is framed once and the same bytes are queued on every
+//     receiving connection (the stock transport builds a gorilla PreparedMessage per
+//     receiver, most of the garbage of a fan-out);
+//   - each connection has one write queue; a writer goroutine, started when the queue gets
+//     work and gone when it is empty, writes everything pending with one writev, so a burst
+//     of messages costs one syscall per connection, not one per message, and an idle
+//     connection costs no writer goroutine.
+//
+// Reading, the Engine.IO events it emits (packet, drain, ready, error, close) and the
+// close handshake follow the stock transport. It never compresses: iohub does not enable
+// perMessageDeflate, so no client negotiates it.
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	ws "github.com/gorilla/websocket"
+	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
+	"github.com/zishang520/socket.io/servers/engine/v3/transports"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+)
+
+const (
+	// highWater is the queued byte count above which the transport reports itself not
+	// writable, so the library drops volatile packets and buffers the others until the
+	// queue drains below lowWater.
+	highWater = 256 << 10
+	lowWater  = 32 << 10
+	// closeTimeout bounds the last flush of a closing connection to a stuck peer.
+	closeTimeout = 5 * time.Second
+	// maxSpare is the largest queue backing array kept for reuse between flushes.
+	maxSpare = 1024
+)
+
+// Set is the engine's transport set for iohub: the library's polling and this websocket.
+func Set() *types.Set[transports.TransportCtor] {
+	return types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, &Builder{})
+}
+
+// Builder constructs the transport; register it with the engine's SetTransports under
+// its Name, "websocket".
+type Builder struct {
+	frames frameCache
+}
+
+// New implements transports.TransportCtor.
+func (b *Builder) New(ctx *types.HttpContext) transports.Transport {
+	w := &websocket{Transport: transports.MakeTransport(), frames: &b.frames}
+	w.Prototype(w)
+	w.Construct(ctx)
+	return w
+}
+
+// Name implements transports.TransportCtor.
+func (*Builder) Name() string { return transports.WEBSOCKET }
+
+// HandlesUpgrades implements transports.TransportCtor.
+func (*Builder) HandlesUpgrades() bool { return true }
+
+// UpgradesTo implements transports.TransportCtor: websocket is the last stop.
+func (*Builder) UpgradesTo() []string { return nil }
+
+// websocket is one Engine.IO connection over a WebSocket.
+type websocket struct {
+	transports.Transport
+
+	frames      *frameCache
+	socket      *types.WebSocketConn
+	conn        net.Conn // the socket's connection; frames are written to it directly
+	idleTimeout time.Duration
+	closeOnce   sync.Once
+	// handled, when not nil, is closed once the upgrade request's handler has returned
+	// (see ReleaseOnHijack); reading waits for it.
+	handled <-chan struct{}
+
+	mu        sync.Mutex
+	pending   [][]byte // frames waiting for the writer, in order
+	spare     [][]byte // the previous batch's backing array, reused
+	queued    int      // bytes in pending
+	sends     int      // Send calls whose frames are in pending: one "drain" each once written
+	writing   bool     // a writer goroutine owns the queue
+	congested bool     // reported not writable until the queue drains
+	closing   bool     // no more frames; close the connection once pending is written
+}
+
+// Construct implements transports.Transport.
+func (w *websocket) Construct(ctx *types.HttpContext) {
+	w.Transport.Construct(ctx)
+	w.idleTimeout = ctx.IdleTimeout
+	w.socket = ctx.Websocket
+	w.conn = w.socket.NetConn()
+	if rw, ok := ctx.Response().(*releasingWriter); ok {
+		w.handled = rw.served
+	}
+	// Control replies go through the write queue: gorilla's default handlers write on their
+	// own with a write deadline that would outlive them and fail the writer's next write.
+	w.socket.SetPingHandler(func(data string) error {
+		w.enqueue(newFrame(opPong, []byte(data)), false)
+		return nil
+	})
+	w.socket.SetCloseHandler(func(code int, _ string) error {
+		w.enqueue(newFrame(opClose, ws.FormatCloseMessage(code, "")), false)
+		return nil
+	})
+	_ = w.socket.On("error", func(errs ...any) { w.OnError("websocket error", firstError(errs)) })
+	_ = w.socket.Once("close", func(...any) { w.OnClose() })
+	w.SetWritable(true)
+	w.SetPerMessageDeflate(nil)
+	go w.read()
+}
+
+// firstError is an event's error argument, nil when there is none.
+func firstError(args []any) error {
+	if len(args) == 0 {
+		return nil
+	}
+	err, _ := args[0].(error)
+	return err
+}
+
+// Name implements transports.Transport.
+func (*websocket) Name() string { return transports.WEBSOCKET }
+
+// HandlesUpgrades implements transports.Transport.
+func (*websocket) HandlesUpgrades() bool { return true }
+
+// read delivers incoming messages until the connection ends, then closes it. It is the
+// connection's only reader and exits when reading fails.
+func (w *websocket) read() {
+	if w.handled != nil {
+		<-w.handled
+	}
+	for {
+		if w.idleTimeout > 0 {
+			_ = w.socket.SetReadDeadline(time.Now().Add(w.idleTimeout))
+		}
+		mt, r, err := w.socket.NextReader()
+		if err != nil {
+			w.readFailed(err)
+			return
+		}
+		var data types.BufferInterface
+		if mt == ws.BinaryMessage {
+			data = types.NewBytesBuffer(nil)
+		} else {
+			data = types.NewStringBuffer(nil)
+		}
+		if _, err := data.ReadFrom(r); err != nil {
+			w.readFailed(err)
+			return
+		}
+		w.OnData(data)
+	}
+}
+
+// readFailed ends the connection after a read error: a close frame or a closed connection
+// is a close; anything else (an over-size message, a protocol error) is an error first.
+func (w *websocket) readFailed(err error) {
+	var closeErr *ws.CloseError
+	graceful := errors.As(err, &closeErr)
+	if !graceful && !errors.Is(err, net.ErrClosed) {
+		w.socket.Emit("error", fmt.Errorf("reading websocket: %w", err))
+	}
+	if graceful {
+		w.shutdown() // lets the writer send the close reply first
+		return
+	}
+	w.closeConn()
+}
+
+// Send implements transports.Transport: it queues the packets' frames and returns. A
+// broadcast's pre-encoded packet shares one frame across all receivers.
+func (w *websocket) Send(packets []*packet.Packet) {
+	// One "drain" per Send once its frames are written, even after an error, as the stock
+	// transport does: the engine pairs each Send with one.
+	defer w.enqueue(nil, true)
+	for _, p := range packets {
+		frame, err := w.frame(p)
+		if err != nil {
+			w.OnError("websocket error", err)
+			return
+		}
+		w.enqueue(frame, false)
+	}
+}
+
+// frame returns the frame of one outgoing packet.
+func (w *websocket) frame(p *packet.Packet) ([]byte, error) {
+	if p.Options != nil && p.Options.WsPreEncodedFrame != nil {
+		return w.frames.frame(p.Options.WsPreEncodedFrame), nil
+	}
+	data, err := w.Parser().EncodePacket(p, w.SupportsBinary())
+	if err != nil {
+		return nil, fmt.Errorf("encoding packet: %w", err)
+	}
+	return newFrame(dataOpcode(data), data.Bytes()), nil
+}
+
+// enqueue queues frame (nil: none) and starts the writer if it is not running. send marks
+// the end of one Send call, answered with "drain" once everything before it is written.
+func (w *websocket) enqueue(frame []byte, send bool) {
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
+		return
+	}
+	if frame != nil {
+		w.pending = append(w.pending, frame)
+		w.queued += len(frame)
+	}
+	if send {
+		w.sends++
+	}
+	if w.queued > highWater && !w.congested {
+		w.congested = true
+		w.SetWritable(false)
+	}
+	start := !w.writing
+	w.writing = true
+	w.mu.Unlock()
+	if start {
+		go w.write()
+	}
+}
