@@ -41,10 +41,13 @@ test(`kill -9 of a node mid-traffic through nginx (${MODE}): clients move to the
 
   await h.waitUntil(() => senders.every((s) => s.acked.size >= 8), { ms: 30000, what: '8 acked messages per client before the kill' });
 
-  const ackedBefore = new Map(senders.map((s) => [s, s.acked.size]));
-  const killedAt = Date.now();
-  await B.kill();
+  // kill while sends to B are in flight (emitted, not yet acked), when the timing allows
+  await h.waitUntil(() => senders.some((s) => s.pinned === 'B' && s.inFlight), { ms: 5000, interval: 1, what: 'a send in flight on B' }).catch(() => {});
   const inFlightOnB = senders.filter((s) => s.pinned === 'B' && s.inFlight).map((s) => s.inFlight);
+  B.proc.kill('SIGKILL');
+  const killedAt = Date.now();
+  const ackedBefore = new Map(senders.map((s) => [s, s.acked.size]));
+  await B.exited;
 
   // B's clients notice, reconnect through nginx (which now sends them to A) and re-join
   const onB = senders.filter((s) => s.pinned === 'B');
@@ -119,4 +122,35 @@ test(`presence drops a killed node's users (${MODE}): user_left on the surviving
   const summary = `presence drop after kill -9: user_left on the surviving node ${dropMs} ms after the kill`;
   t.diagnostic(summary);
   console.log(`# ${summary}`);
+});
+
+test(`graceful SIGTERM of a node behind nginx (${MODE}): exits 0 within shutdown_timeout; its polling and websocket clients move to the other node and go on`, async (t) => {
+  const cl = await h.startCluster({ nodes: 2, nginx: true, sharded: MODE === 'sharded' });
+  t.after(() => cl.stop());
+  const [A, B] = cl.nodes;
+  const pins = await h.pinAddresses(cl.nginx, cl.nodes);
+  const room = h.uniq('term');
+  const clientOpts = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 1000, retries: 30, ackTimeout: 2000 };
+  const senders = [];
+  for (const transport of ['polling', 'websocket']) {
+    const label = `t${transport[0]}`;
+    const sock = await h.connect(t, cl.nginx, { ...clientOpts, sub: h.uniq(label), transport, localAddress: pins.get('B'), label });
+    senders.push(retryingSender(sock, room, { prefix: label, gapMs: 60 }));
+  }
+  t.after(async () => { for (const s of senders) { s.running = false; h.closeSocket(s.socket); } });
+  await h.waitUntil(() => senders.every((s) => s.acked.size >= 5), { ms: 20000, what: '5 acked messages per client' });
+  const before = new Map(senders.map((s) => [s, s.acked.size]));
+  const at = Date.now();
+  const r = await B.stop(20000);
+  const exitMs = Date.now() - at;
+  await h.waitUntil(() => senders.every((s) => s.connects >= 2 && s.joined && s.acked.size >= before.get(s) + 5), { ms: 30000, what: 'clients back on A with 5 more acks each' });
+  await Promise.all(senders.map((s) => s.stop()));
+  const { byId, duplicates } = tally(await h.fullHistory(A, room));
+  const summary = `SIGTERM with ${senders.length} clients (polling + websocket) on the node: exit ${JSON.stringify(r)} after ${exitMs} ms; clients resumed on A ${Date.now() - at} ms after SIGTERM; duplicates ${duplicates}`;
+  t.diagnostic(summary);
+  console.log(`# ${summary}`);
+  for (const s of senders) for (const id of s.acked.keys()) assert.equal((byId.get(id) || []).length, 1, `${id} stored once`);
+  assert.equal(duplicates, 0);
+  assert.deepEqual(r, { code: 0, signal: null }, `graceful exit (took ${exitMs} ms; log tail: ${B.lines.slice(-3).join(' | ')})`);
+  assert.ok(exitMs < 10000, `exit within shutdown_timeout (10s): ${exitMs} ms`);
 });
