@@ -366,7 +366,7 @@ func (a *Adapter) sleep(d time.Duration) bool {
 // nodes answer at once instead of at their next heartbeat.
 func (a *Adapter) announce() {
 	for _, n := range a.openNamespaces() {
-		n.Init()
+		n.reannounce()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zishang520/socket.io/adapters/adapter/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -69,8 +70,7 @@ type nspAdapter struct {
 	name string
 	ch   channels
 
-	mu        sync.Mutex // held while a message is handled; Close waits for it
-	closed    bool
+	closed    atomic.Bool
 	closeOnce sync.Once
 }
 
@@ -103,15 +103,35 @@ func (n *nspAdapter) DoPublishResponse(to adapter.ServerId, m *adapter.ClusterRe
 	return n.set.publish(n.ch.responseTo(to), payload, m.Type)
 }
 
-// handle decodes one message from Redis and passes it to the library, on the subscriber
-// goroutine. An invalid message is logged and dropped; a panic in the library is
-// recovered so one bad message cannot stop the subscriber.
-func (n *nspAdapter) handle(kind routeKind, payload []byte) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.closed {
+// guard runs fn, which may restart the library's heartbeat timer, unless the adapter is
+// closed. When Close ran meanwhile, the library is closed again afterwards, so no timer
+// outlives Close. (Close does not wait for fn: fn may be what calls Close.)
+func (n *nspAdapter) guard(fn func()) {
+	if n.closed.Load() {
 		return
 	}
+	defer func() {
+		if n.closed.Load() {
+			n.ClusterAdapterWithHeartbeat.Close()
+		}
+	}()
+	fn()
+}
+
+// reannounce sends the initial heartbeat again (after the subscriber got Redis back).
+func (n *nspAdapter) reannounce() {
+	n.guard(n.Init)
+}
+
+// handle passes one message from Redis to the library, on the subscriber goroutine.
+func (n *nspAdapter) handle(kind routeKind, payload []byte) {
+	n.guard(func() { n.receive(kind, payload) })
+}
+
+// receive decodes a message and hands it to the library. An invalid message is logged
+// and dropped; a panic in the library is recovered so one bad message cannot stop the
+// subscriber.
+func (n *nspAdapter) receive(kind routeKind, payload []byte) {
 	defer func() {
 		if r := recover(); r != nil {
 			n.set.dropInvalid(n.name, fmt.Errorf("%w: handling it panicked: %v", errInvalid, r))
@@ -190,9 +210,7 @@ func (n *nspAdapter) ServerSideEmit(packet []any) error {
 // the namespace and stops the heartbeat. It is idempotent.
 func (n *nspAdapter) Close() {
 	n.closeOnce.Do(func() {
-		n.mu.Lock()
-		n.closed = true
-		n.mu.Unlock()
+		n.closed.Store(true)
 		n.set.unregister(n)
 		n.ClusterAdapterWithHeartbeat.Close()
 	})

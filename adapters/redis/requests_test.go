@@ -195,3 +195,27 @@ func crossing(t *testing.T, n *node, to *wsClient) {
 		}
 	})
 }
+
+// A namespace adapter closed by code running on the subscriber goroutine (here a
+// serverSideEmit handler; in the server, a dynamic namespace cleaned up after a remote
+// disconnectSockets) must not deadlock the subscriber.
+func TestCloseFromHandler(t *testing.T) {
+	srv := redistest.Start(t)
+	nodes := startCluster(t, srv, false, 2)
+	a, b := nodes[0], nodes[1]
+	onB := dial(t, b.http, "/")
+	closed := make(chan struct{})
+	_ = b.io.Of("/chat", nil).On("close-me", func(...any) {
+		b.io.Of("/chat", nil).Adapter().Close()
+		close(closed)
+	})
+	if err := a.io.Of("/chat", nil).ServerSideEmit("close-me"); err != nil {
+		t.Fatal(err)
+	}
+	<-closed
+	waitServerCount(t, a, "/chat", 1)
+	a.io.Emit("msg", "still subscribed")
+	if got := onB.expect(t, "msg"); got != `"still subscribed"` {
+		t.Errorf("got %s", got)
+	}
+}
