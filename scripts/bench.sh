@@ -14,8 +14,8 @@
 #   BUDGET=1200       seconds; runs that would start later are skipped (and reported)
 #   NICE=-10          niceness of server and load (root only), so that other work on the
 #                     machine does not take their cores; NICE=0 to leave it
-#   PROFILE=DIR       save a 5 s CPU profile of iohub-bolt during "fanout 1x1000 closed" (if the
-#                     server serves /debug/pprof)
+#   PROFILE=DIR       save a 5 s CPU profile of iohub-bolt during "fanout 1x1000 closed" (pprof
+#                     if the server serves /debug/pprof, else perf) and its top entries
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -136,9 +136,18 @@ stop_server() {
   SERVER_PID=""
 }
 
-# profile_server SECONDS FILE: saves a CPU profile of the running server when it serves pprof.
+# profile_server SECONDS DIR: saves a CPU profile of the running server: pprof when the server
+# serves /debug/pprof, else `perf record` with its top entries in DIR/perf-top.txt.
 profile_server() {
-  curl -fsS -o "$2" "$SERVER_URL/debug/pprof/profile?seconds=$1" 2>/dev/null || rm -f "$2"
+  if curl -fsS -o "$2/iohub-fanout-1x1000.pprof" "$SERVER_URL/debug/pprof/profile?seconds=$1" 2>/dev/null; then
+    go tool pprof -top -nodecount=40 bin/iohub "$2/iohub-fanout-1x1000.pprof" >"$2/pprof-top.txt" 2>&1 || true
+    return
+  fi
+  rm -f "$2/iohub-fanout-1x1000.pprof"
+  command -v perf >/dev/null || return 0
+  perf record -q -e cpu-clock -F 999 -g -p "$SERVER_PID" -o "$2/perf.data" -- sleep "$1" >/dev/null 2>&1 || return 0
+  perf report -q -i "$2/perf.data" --no-children --stdio --sort symbol -g none 2>/dev/null |
+    sed "s/ *- *- *$//" | head -60 >"$2/perf-top.txt" || true
 }
 
 # run_case NAME ARGS LABEL: one run; its JSON line goes to RESULTS.
@@ -147,7 +156,7 @@ run_case() {
   start_server "$label" || { FAILED+=("$name [$label]: server did not start"); return; }
   if [ -n "$PROFILE" ] && [ "$label" = iohub-bolt ] && [ "$name" = "fanout 1x1000 closed" ]; then
     mkdir -p "$PROFILE"
-    (sleep 4; profile_server 5 "$PROFILE/iohub-fanout-1x1000.pprof") &
+    (sleep 4; profile_server 5 "$PROFILE") &
     prof_pid=$!
   fi
   # shellcheck disable=SC2086 # args is a word list by design
@@ -158,6 +167,7 @@ run_case() {
   else
     FAILED+=("$name [$label]: $(tail -1 "$WORK/run.err")")
     log "FAILED $name [$label]: $(tail -1 "$WORK/run.err")"
+    kill -0 "$SERVER_PID" 2>/dev/null || log "server exited; last log lines:$(echo; tail -20 "$WORK/server.log")"
   fi
   [ -z "$prof_pid" ] || wait "$prof_pid" || true
   stop_server
@@ -170,6 +180,7 @@ main() {
   SKIPPED=0
   : >"$RESULTS"
   local start=$SECONDS entry name args rep label
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
   for entry in "${CASE_LIST[@]}"; do
     name=${entry%%|*} args=${entry#*|}
     [[ $name =~ $CASES ]] || continue
@@ -195,6 +206,7 @@ report() {
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); server on CPU 0, load on CPU 1"
     echo "- iohub $(git rev-parse --short HEAD 2>/dev/null || echo '?'), Go $(go env GOVERSION), Node $(node --version), socket.io $(node -p "require('./bench/node-peer/node_modules/socket.io/package.json').version")"
     echo "- REPS=$REPS QUICK=$QUICK, $1 s; cells: median (min–max) of the repetitions; ratios of medians"
+    echo "- load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shares the cores)"
     [ "$SKIPPED" -eq 0 ] || echo "- $SKIPPED runs skipped: BUDGET=$BUDGET s exceeded"
     for f in "${FAILED[@]}"; do echo "- failed: $f"; done
     if [ -s "$RESULTS" ]; then bin/iohub-load report --baseline node "$RESULTS"; fi

@@ -123,20 +123,10 @@ func (c *Client) connect(ctx context.Context, token string) error {
 	}
 }
 
-// Done is closed when the connection has ended.
-func (c *Client) Done() <-chan struct{} { return c.done }
-
 // Close ends the connection and waits for its read goroutine to exit.
 func (c *Client) Close() {
 	c.once.Do(func() { _ = c.tr.close() })
 	<-c.done
-}
-
-// Emit sends an event without an ack. args is the JSON argument array, e.g. `["typing","r1"]`.
-func (c *Client) Emit(args []byte) error {
-	pkt := make([]byte, 0, len(args)+2)
-	pkt = append(pkt, '4', '2')
-	return c.tr.write(append(pkt, args...))
 }
 
 // EmitAck sends an event asking for an ack; onAck runs on the read goroutine when the ack
