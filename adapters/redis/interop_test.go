@@ -162,6 +162,14 @@ func TestInteropNodeAdapter(t *testing.T) {
 					}
 				}
 			})
+
+			// Node's fetchSockets: in sharded mode iohub nodes answer (Node counts them by
+			// SHARDNUMSUB); Node's classic adapter asks on request channels iohub does not serve.
+			peer.send(t, map[string]any{"fetch": true})
+			want := map[bool]float64{false: 1, true: 2}[mode.sharded]
+			if got := peer.await(t, "fetched"); got != want {
+				t.Errorf("Node fetchSockets found %v sockets, want %v", got, want)
+			}
 		})
 	}
 }

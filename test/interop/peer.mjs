@@ -6,7 +6,8 @@
 // The server puts every socket in room "room". stdout gets one JSON line per fact:
 // {"ready":true} once the client is connected, {"got":<arg>} for every "msg" event the
 // client receives. stdin takes one JSON command per line:
-// {"room":"room","event":"msg","args":[...]} broadcasts io.to(room).emit(event, ...args).
+// {"room":"room","event":"msg","args":[...]} broadcasts io.to(room).emit(event, ...args);
+// {"fetch":true} runs io.fetchSockets() across the cluster and prints {"fetched":<count>}.
 // Closing stdin shuts everything down.
 import { createServer } from "node:http";
 import { once } from "node:events";
@@ -37,8 +38,13 @@ await once(client, "connect");
 console.log(JSON.stringify({ ready: true }));
 
 const lines = readline.createInterface({ input: process.stdin });
-lines.on("line", (line) => {
+lines.on("line", async (line) => {
   const cmd = JSON.parse(line);
+  if (cmd.fetch) {
+    const sockets = await io.fetchSockets();
+    console.log(JSON.stringify({ fetched: sockets.length }));
+    return;
+  }
   io.to(cmd.room).emit(cmd.event, ...cmd.args);
 });
 lines.on("close", async () => {
