@@ -54,7 +54,7 @@ var newMessagePrefix = []byte(`["new_message",`)
 type fanout struct {
 	cfg FanoutConfig
 
-	start      int64        // unix ns: measurement starts, messages sent before are warmup
+	start      atomic.Int64 // unix ns: measurement starts, messages sent before are warmup
 	end        atomic.Int64 // unix ns: measurement ends (max int64 until then)
 	slots      []atomic.Int32
 	free       chan int32
@@ -120,7 +120,7 @@ func fanoutUser(r, m int) string {
 // load sends for warmup+duration, drains, and returns the CPU used in the measured window.
 func (f *fanout) load(ctx context.Context, t *Target, clients []*sio.Client) (stats.CPUUsage, error) {
 	now := time.Now()
-	f.start = now.Add(f.cfg.Warmup).UnixNano()
+	f.start.Store(now.Add(f.cfg.Warmup).UnixNano())
 	sendCtx, cancel := context.WithDeadline(ctx, now.Add(f.cfg.Warmup+f.cfg.Duration))
 	defer cancel()
 	var wg sync.WaitGroup
@@ -193,7 +193,7 @@ func (f *fanout) fixedRate(ctx context.Context, clients []*sio.Client) error {
 // send emits one send_message carrying slot and the send time, and counts its ack.
 func (f *fanout) send(sender *sio.Client, room string, slot int32) error {
 	ts := time.Now().UnixNano()
-	measured := ts >= f.start
+	measured := ts >= f.start.Load()
 	f.counts.sent.Add(1)
 	if measured {
 		f.counts.measuredSent.Add(1)
@@ -230,12 +230,12 @@ func (f *fanout) onEvent(args []byte) {
 	if !ok {
 		return
 	}
-	now := time.Now().UnixNano()
+	now, start := time.Now().UnixNano(), f.start.Load()
 	f.counts.received.Add(1)
-	if now >= f.start && now <= f.end.Load() {
+	if now >= start && now <= f.end.Load() {
 		f.counts.inWindow.Add(1)
 	}
-	if ts >= f.start {
+	if ts >= start {
 		f.counts.tracked.Add(1)
 		f.latency.Record(time.Duration(now - ts))
 	}
