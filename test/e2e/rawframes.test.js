@@ -61,7 +61,11 @@ async function rawJoined(srv, room, { chat = false } = {}) {
   }
   r.send(`4277${JSON.stringify(['join_room', room])}`);
   const ack = await r.next((f) => f.startsWith('4377'));
-  assert.ok(ack && JSON.parse(ack.slice(4))[0].success, `raw join failed: ${ack}`);
+  if (!ack) {
+    const code = r.closed ? await r.closedP : null;
+    assert.fail(`raw join_room after a successful CONNECT got no reply: ${r.closed ? `the server closed the websocket (code ${code})` : 'timeout'}; frames ${JSON.stringify(r.frames)}`);
+  }
+  assert.ok(JSON.parse(ack.slice(4))[0].success, `raw join failed: ${ack}`);
   return r;
 }
 

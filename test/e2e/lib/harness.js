@@ -308,9 +308,9 @@ function waitFor(socket, event, pred = () => true, ms = 5000) {
   return p;
 }
 
-/** Emits with an ack callback; resolves with the (first) ack argument. */
+/** Emits with an ack callback; resolves with the (first) ack argument (10 s timeout; generous for a loaded 2-core machine). */
 function emitAck(socket, event, ...args) {
-  let ms = 5000;
+  let ms = 10000;
   if (args.length && args[args.length - 1] && typeof args[args.length - 1] === 'object' && args[args.length - 1].__timeout) {
     ms = args.pop().__timeout;
   }
