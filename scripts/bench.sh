@@ -59,14 +59,14 @@ if [ "$QUICK" = 1 ]; then
   )
 else
   REPS=${REPS:-3}
-  D=(--warmup 1s --duration 5s --drain 3s)
+  D=(--warmup 1s --duration 4s --drain 3s)
   CASE_LIST=(
     "fanout 1x1000 closed|fanout --rooms 1 --members 1000 ${D[*]}"
     "fanout 10x100 closed|fanout --rooms 10 --members 100 ${D[*]}"
     "fanout 100x10 closed|fanout --rooms 100 --members 10 ${D[*]}"
     "fanout 1x1000 @10/s|fanout --rooms 1 --members 1000 --rate 10 ${D[*]}"
     "fanout 100x10 @500/s|fanout --rooms 100 --members 10 --rate 500 ${D[*]}"
-    "fanout 10x100 closed polling|fanout --rooms 10 --members 100 --transport polling ${D[*]}"
+    "fanout 10x100 closed polling|fanout --rooms 10 --members 100 --transport polling --warmup 1s --duration 3s"
     "conns 10000|conns --conns 10000 --settle 2s"
     "acks K=50|acks --senders 50 ${D[*]:0:4}"
     "join-storm N=500|join-storm --users 500 --tail 1500ms"

@@ -307,13 +307,16 @@ func (f *fanout) report(t *Target, cpu stats.CPUUsage) *result.Run {
 	return run
 }
 
-// addCPU adds server CPU per unit of work and the load tool's own CPU share.
+// addCPU adds the server's and the load tool's CPU share and CPU time per unit of work.
 func addCPU(run *result.Run, cpu stats.CPUUsage, t *Target, units float64, unit string) {
 	if t.ServerPID > 0 && units > 0 {
 		run.Add("server_cpu_us_per_"+unit, float64(cpu.Server.Microseconds())/units, "µs", result.Lower)
 		run.Add("server_cpu_pct", 100*cpu.Server.Seconds()/cpu.Wall.Seconds(), "%", result.Info)
 	}
 	run.Add("load_cpu_pct", 100*cpu.Self.Seconds()/cpu.Wall.Seconds(), "%", result.Info)
+	if units > 0 {
+		run.Add("load_cpu_us_per_"+unit, float64(cpu.Self.Microseconds())/units, "µs", result.Info)
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
