@@ -253,14 +253,32 @@ func (s *Server) Serve(ln net.Listener) error {
 	return nil
 }
 
+// httpDrainGrace is how long HTTP requests may go on once every socket is closed: API calls
+// finish in it; a long-poll the engine did not release is cut when it ends.
+const httpDrainGrace = time.Second
+
+// stopHTTP stops the HTTP server: requests in flight get httpDrainGrace (within ctx),
+// then every connection left is closed.
+func (s *Server) stopHTTP(ctx context.Context) error {
+	if s.http == nil {
+		return nil
+	}
+	grace, cancel := context.WithTimeout(ctx, httpDrainGrace)
+	defer cancel()
+	if err := s.http.Shutdown(grace); err != nil {
+		s.log.Warn("closing HTTP connections still open after the drain", "err", err)
+		if err := s.http.Close(); err != nil {
+			return fmt.Errorf("closing http server: %w", err)
+		}
+	}
+	return nil
+}
+
 // Shutdown stops accepting new connections, lets in-flight handlers finish, disconnects
 // every socket so clients reconnect elsewhere, and flushes the store, giving up when ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
-	errs := []error{s.hub.Close(ctx)}
-	if s.http != nil {
-		errs = append(errs, s.http.Shutdown(ctx))
-	}
+	errs := []error{s.hub.Close(ctx), s.stopHTTP(ctx)}
 	s.svc.Close()
 	s.cancel()
 	errs = append(errs, s.backends.Close())
