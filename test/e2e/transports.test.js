@@ -177,28 +177,34 @@ test('Transport: EIO3 refused when socketio.allow_eio3 is off', async (t) => {
   assert.equal(a.connected, true);
 });
 
-test('Transport: every namespace CONNECT is answered (300 bare websocket handshakes in a row)', async () => {
+test('Transport: every namespace CONNECT and the first event after it are answered (600 bare websocket handshakes in a row)', async () => {
   // A client that sends CONNECT after the Engine.IO open packet must get CONNECT (40) or
-  // CONNECT_ERROR (44) back; a silent server leaves socket.io-client hanging forever.
+  // CONNECT_ERROR (44) back, and then an ack for its first event; a silent server (or one that
+  // drops the connection) leaves socket.io-client hanging or reconnecting.
   const tok = h.token('handshake');
-  const unanswered = [];
-  for (let i = 0; i < 300; i++) {
+  const room = h.uniq('hs');
+  const failures = [];
+  const N = 600;
+  for (let i = 0; i < N; i++) {
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
     const got = [];
-    const ok = await new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), 3000);
-      ws.on('error', () => { clearTimeout(timer); resolve(false); });
+    const outcome = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), 3000);
+      ws.on('error', () => {});
+      ws.on('close', (code) => { clearTimeout(timer); resolve(`closed by the server (${code})`); });
       ws.on('message', (d) => {
         const f = d.toString();
         got.push(f.slice(0, 40));
         if (f.startsWith('0')) ws.send(`40${JSON.stringify({ token: tok })}`);
-        else if (f.startsWith('40') || f.startsWith('44')) { clearTimeout(timer); resolve(true); }
+        else if (f.startsWith('40')) ws.send(`421${JSON.stringify(['join_room', room])}`);
+        else if (f.startsWith('431')) { clearTimeout(timer); resolve('ok'); }
       });
     });
+    ws.removeAllListeners('close');
     ws.terminate();
-    if (!ok) unanswered.push({ i, got });
+    if (outcome !== 'ok') failures.push({ i, outcome, got });
   }
-  assert.deepEqual(unanswered, [], `${unanswered.length} of 300 CONNECT packets were never answered`);
+  assert.deepEqual(failures, [], `${failures.length} of ${N} connections failed between open and the first ack`);
 });
 
 test('socketio.ping_interval / ping_timeout: a client that stops answering pings is dropped and its presence ends', async (t) => {
