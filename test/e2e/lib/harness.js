@@ -36,6 +36,11 @@ process.on('exit', () => {
   }
 });
 
+// A test file killed from outside (runner timeout, Ctrl-C) still takes its servers along.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => process.exit(1)); // runs the exit hook above
+}
+
 let uniqCounter = 0;
 /** A room / user id unique within this process run, matching the roomId grammar. */
 function uniq(prefix = 'r') {
