@@ -237,3 +237,17 @@ test('disconnect announces user_left in every room the socket had joined', async
   h.closeSocket(x);
   await l1; await l2;
 });
+
+test('room_users coalescing runs per room: a pending trailing list in one room does not delay another room', async (t) => {
+  const ra = h.uniq('ca'); const rb = h.uniq('cb');
+  const x = await h.connect(t, server, { sub: h.uniq('x') });
+  const y = await h.connect(t, server, { sub: h.uniq('y') });
+  const z = await h.connect(t, server, { sub: h.uniq('z') });
+  await h.join(x, ra);
+  await h.join(y, ra); // room A now has a trailing room_users pending
+  const t0 = Date.now();
+  const atZ = h.waitFor(z, 'room_users', (e) => e.roomId === rb, 3000);
+  await h.join(z, rb);
+  await atZ;
+  assert.ok(Date.now() - t0 < INTERVAL / 2, `room B's first list took ${Date.now() - t0} ms`);
+});
