@@ -28,6 +28,12 @@ type AdapterOptions struct {
 	// (config key redis.sharded; default false: classic PUBLISH, Node's classic format for
 	// room broadcasts). See the package documentation.
 	Sharded bool
+	// RoomChannels, in sharded mode, also subscribes the channel "P#nsp#<room>#" of every
+	// room (socket id rooms included) while the room has sockets on this node: the
+	// channels Node's sharded adapter publishes single-room broadcasts on in its default
+	// subscriptionMode "dynamic". Off (default): Node servers must use "static". Costs one
+	// SSUBSCRIBE per new room and per connecting socket.
+	RoomChannels bool
 	// HeartbeatInterval is how often a node tells the others it is alive (default 5s).
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout is how long a silent node still counts as alive (default 10s).
@@ -180,6 +186,10 @@ func (a *Adapter) New(nsp socket.Namespace) socket.Adapter {
 	n.name = nsp.Name()
 	n.ch = newChannels(a.opts.KeyPrefix, a.opts.Sharded, n.name, n.Uid())
 	a.register(n)
+	if a.opts.Sharded && a.opts.RoomChannels {
+		_ = n.On("create-room", n.onRoomEvent)
+		_ = n.On("delete-room", n.onRoomEvent)
+	}
 	return n
 }
 
@@ -228,11 +238,7 @@ func (a *Adapter) register(n *nspAdapter) {
 
 	ctx, cancel := context.WithTimeout(a.ctx, a.opts.PublishTimeout)
 	defer cancel()
-	subscribe := a.sub.Subscribe
-	if a.opts.Sharded {
-		subscribe = a.sub.SSubscribe
-	}
-	err := errors.Join(subscribe(ctx, n.ch.main, n.ch.self), a.sub.PSubscribe(ctx, n.ch.pattern))
+	err := errors.Join(a.subscribe(ctx, n.ch.main, n.ch.self), a.sub.PSubscribe(ctx, n.ch.pattern))
 	if err != nil {
 		a.redisError("subscribe", err, "nsp", n.name)
 		return
@@ -257,26 +263,68 @@ func (a *Adapter) confirm(key string) {
 	delete(a.waiters, key)
 }
 
-// unregister stops routing to n and unsubscribes its channels.
+// unregister stops routing to n and unsubscribes its channels (room channels included).
 func (a *Adapter) unregister(n *nspAdapter) {
+	var channels []string
 	a.mu.Lock()
 	delete(a.nsps, n)
-	for _, key := range []string{n.ch.main, n.ch.self, n.ch.pattern} {
-		if a.routes[key].nsp == n {
+	for key, r := range a.routes {
+		if r.nsp == n {
 			delete(a.routes, key)
+			if r.kind != routeClassic {
+				channels = append(channels, key)
+			}
 		}
 	}
 	a.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(a.ctx, a.opts.PublishTimeout)
 	defer cancel()
-	unsubscribe := a.sub.Unsubscribe
-	if a.opts.Sharded {
-		unsubscribe = a.sub.SUnsubscribe
-	}
-	err := errors.Join(unsubscribe(ctx, n.ch.main, n.ch.self), a.sub.PUnsubscribe(ctx, n.ch.pattern))
+	err := errors.Join(a.unsubscribe(ctx, channels...), a.sub.PUnsubscribe(ctx, n.ch.pattern))
 	if err != nil && a.ctx.Err() == nil {
 		a.redisError("unsubscribe", err, "nsp", n.name)
+	}
+}
+
+// subscribe and unsubscribe (un)subscribe envelope channels: SSUBSCRIBE in sharded mode.
+func (a *Adapter) subscribe(ctx context.Context, channels ...string) error {
+	if a.opts.Sharded {
+		return a.sub.SSubscribe(ctx, channels...)
+	}
+	return a.sub.Subscribe(ctx, channels...)
+}
+
+func (a *Adapter) unsubscribe(ctx context.Context, channels ...string) error {
+	if a.opts.Sharded {
+		return a.sub.SUnsubscribe(ctx, channels...)
+	}
+	return a.sub.Unsubscribe(ctx, channels...)
+}
+
+// setRoomChannel subscribes n to a room channel or unsubscribes it.
+func (a *Adapter) setRoomChannel(n *nspAdapter, channel string, on bool) {
+	a.mu.Lock()
+	on = on && !n.closed.Load() // unregister runs after closed is set, under a.mu
+	r, subscribed := a.routes[channel]
+	switch {
+	case on && !subscribed:
+		a.routes[channel] = route{nsp: n, kind: routeMessages}
+	case !on && subscribed && r.nsp == n:
+		delete(a.routes, channel)
+	default:
+		a.mu.Unlock()
+		return
+	}
+	a.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(a.ctx, a.opts.PublishTimeout)
+	defer cancel()
+	op, do := "subscribe", a.subscribe
+	if !on {
+		op, do = "unsubscribe", a.unsubscribe
+	}
+	if err := do(ctx, channel); err != nil && a.ctx.Err() == nil {
+		a.redisError(op, err, "nsp", n.name, "channel", channel)
 	}
 }
 

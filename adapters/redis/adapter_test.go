@@ -28,17 +28,27 @@ type node struct {
 // quietLog shows only errors: the tests take Redis away on purpose.
 var quietLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
-// modes are the two adapter wire modes every cluster test runs in.
-var modes = []struct {
-	name    string
-	sharded bool
-}{{"classic", false}, {"sharded", true}}
+// mode is an adapter configuration the cluster tests run in.
+type mode struct {
+	name         string
+	sharded      bool
+	roomChannels bool
+	node         string // the Node adapter mode that shares rooms with it (test/interop/peer.mjs)
+}
+
+// modes are the adapter configurations every cluster test runs in.
+var modes = []mode{
+	{name: "classic", node: "classic"},
+	{name: "sharded", sharded: true, node: "sharded"},
+	{name: "sharded-room-channels", sharded: true, roomChannels: true, node: "sharded-dynamic"},
+}
 
 // testOptions are short heartbeats so that node liveness tests finish quickly.
-func testOptions(sharded bool, reg prometheus.Registerer) redis.AdapterOptions {
+func testOptions(m mode, reg prometheus.Registerer) redis.AdapterOptions {
 	return redis.AdapterOptions{
 		KeyPrefix:         "test",
-		Sharded:           sharded,
+		Sharded:           m.sharded,
+		RoomChannels:      m.roomChannels,
 		HeartbeatInterval: 200 * time.Millisecond,
 		HeartbeatTimeout:  1 * time.Second,
 		Logger:            quietLog,
@@ -47,10 +57,10 @@ func testOptions(sharded bool, reg prometheus.Registerer) redis.AdapterOptions {
 }
 
 // startNode starts a Socket.IO server on Redis client rc with namespaces "/" and "/chat".
-func startNode(t *testing.T, rc *goredis.Client, sharded bool) *node {
+func startNode(t *testing.T, rc *goredis.Client, m mode) *node {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	ad, err := redis.NewAdapter(context.Background(), rc, testOptions(sharded, reg))
+	ad, err := redis.NewAdapter(context.Background(), rc, testOptions(m, reg))
 	if err != nil {
 		t.Fatalf("NewAdapter: %v", err)
 	}
@@ -70,11 +80,11 @@ func startNode(t *testing.T, rc *goredis.Client, sharded bool) *node {
 }
 
 // startCluster starts n nodes on one Redis and waits until each counts all of them.
-func startCluster(t *testing.T, srv *redistest.Server, sharded bool, count int) []*node {
+func startCluster(t *testing.T, srv *redistest.Server, m mode, count int) []*node {
 	t.Helper()
 	nodes := make([]*node, count)
 	for i := range nodes {
-		nodes[i] = startNode(t, srv.Client(t), sharded)
+		nodes[i] = startNode(t, srv.Client(t), m)
 	}
 	for _, n := range nodes {
 		waitServerCount(t, n, "/", count)
@@ -135,7 +145,7 @@ func TestBroadcastAcrossNodes(t *testing.T) {
 	srv := redistest.Start(t)
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			nodes := startCluster(t, srv, mode.sharded, 2)
+			nodes := startCluster(t, srv, mode, 2)
 			a, b := nodes[0], nodes[1]
 			onA := dial(t, a.http, "/")
 			inRoom := dial(t, b.http, "/")

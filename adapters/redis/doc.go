@@ -18,8 +18,11 @@
 //     the payload carries binary) sent with SPUBLISH on "P#nsp#", responses on
 //     "P#nsp#<uid>#". Node servers using
 //     createShardedAdapter(pub, sub, { channelPrefix: P, subscriptionMode: "static" })
-//     share rooms with iohub nodes (Node's default "dynamic" mode puts single-room
-//     broadcasts on per-room channels that iohub does not subscribe to).
+//     share rooms with iohub nodes. Node's default subscriptionMode "dynamic" puts
+//     single-room broadcasts on per-room channels "P#nsp#<room>#": iohub subscribes to
+//     those too with AdapterOptions.RoomChannels. iohub always publishes on "P#nsp#",
+//     which Node servers in every mode read. Node servers answer iohub's fetchSockets and
+//     serverSideEmit, and iohub answers theirs.
 //   - Classic mode (the default): room broadcasts are Node's classic msgpack array
 //     [uid, packet, {rooms, except, flags}] published on "P#nsp#" or, for exactly one
 //     room, "P#nsp#<room>#", so Node servers using createAdapter(pub, sub, { key: P })
@@ -30,7 +33,13 @@
 //     not listen to.
 //
 // In both modes iohub also receives @socket.io/redis-emitter broadcasts (classic PUBLISH
-// of the msgpack array on "P#nsp#…"; configure the emitter with { key: P }).
+// of the msgpack array on "P#nsp#…"; configure the emitter with { key: P }). The
+// emitter's socketsJoin, socketsLeave, disconnectSockets and serverSideEmit (requests on
+// "P-request#nsp#") are not served: answering Node's classic request protocol is not
+// implemented, and listening without answering would stall Node classic servers' requests.
+//
+// Classic senders (Node's classic adapter, the emitter) do not heartbeat, so they never
+// count in ServerCount; Node sharded servers count while they keep publishing.
 //
 // Payload structs travel as JSON or msgpack; msgpack falls back to json tags, so a struct
 // with json tags encodes the same way in both.

@@ -122,30 +122,30 @@ func (p *nodeProc) send(t *testing.T, cmd any) {
 	}
 }
 
-// nodeMode is the Node adapter that shares rooms with iohub in each iohub mode.
-var nodeMode = map[bool]string{false: "classic", true: "sharded"}
-
 func TestInteropNodeAdapter(t *testing.T) {
 	interopDir(t)
 	srv := redistest.Start(t)
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			n := startCluster(t, srv, mode.sharded, 1)[0]
+			n := startCluster(t, srv, mode, 1)[0]
 			onIOHub := dial(t, n.http, "/")
 			join(t, n, onIOHub, "room")
-			peer := runNode(t, "peer.mjs", srv.URL(), "test", nodeMode[mode.sharded])
+			peer := runNode(t, "peer.mjs", srv.URL(), "test", mode.node)
 			peer.await(t, "ready")
 
-			// Node server -> iohub client.
-			eventually(t, "a Node broadcast reaches the iohub client", func() bool {
-				peer.send(t, map[string]any{"room": "room", "event": "msg", "args": []string{"from node"}})
-				select {
-				case ev := <-onIOHub.events:
-					return ev.Name == "msg" && string(ev.Args[0]) == `"from node"`
-				case <-time.After(100 * time.Millisecond):
-					return false
-				}
-			})
+			// Node server -> iohub client, by room and by the socket's id (24 characters:
+			// Node's sharded adapter takes it for a room, not a socket id).
+			for _, room := range []string{"room", onIOHub.sid} {
+				eventually(t, "a Node broadcast to "+room+" reaches the iohub client", func() bool {
+					peer.send(t, map[string]any{"room": room, "event": "msg", "args": []string{"from node"}})
+					select {
+					case ev := <-onIOHub.events:
+						return ev.Name == "msg" && string(ev.Args[0]) == `"from node"`
+					case <-time.After(100 * time.Millisecond):
+						return false
+					}
+				})
+			}
 
 			// iohub node -> Node client.
 			eventually(t, "an iohub broadcast reaches the Node client", func() bool {
@@ -179,7 +179,7 @@ func TestInteropEmitter(t *testing.T) {
 	srv := redistest.Start(t)
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			n := startCluster(t, srv, mode.sharded, 1)[0]
+			n := startCluster(t, srv, mode, 1)[0]
 			inRoom := dial(t, n.http, "/")
 			outside := dial(t, n.http, "/")
 			onChat := dial(t, n.http, "/chat")

@@ -15,7 +15,7 @@ func TestCloseStopsGoroutines(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			before := runtime.NumGoroutine()
 			t.Run("cluster", func(t *testing.T) {
-				nodes := startCluster(t, srv, mode.sharded, 2)
+				nodes := startCluster(t, srv, mode, 2)
 				c := dial(t, nodes[1].http, "/")
 				nodes[0].io.Emit("msg", "x")
 				c.expect(t, "msg")

@@ -72,6 +72,7 @@ type nspAdapter struct {
 
 	closed    atomic.Bool
 	closeOnce sync.Once
+	roomsMu   sync.Mutex // orders room channel (un)subscriptions (AdapterOptions.RoomChannels)
 }
 
 // DoPublish sends a message to the other nodes (called by the library).
@@ -176,6 +177,23 @@ func (n *nspAdapter) onClassic(payload []byte) {
 		Type: adapter.BROADCAST,
 		Data: &adapter.BroadcastMessage{Packet: c.Packet, Opts: c.Opts},
 	}, "")
+}
+
+// onRoomEvent follows create-room and delete-room (AdapterOptions.RoomChannels). Events
+// of one room can race, so it subscribes or unsubscribes by the room's state after the
+// event, not by the event.
+func (n *nspAdapter) onRoomEvent(args ...any) {
+	if len(args) == 0 {
+		return
+	}
+	room, ok := args[0].(socket.Room)
+	if !ok {
+		return
+	}
+	n.roomsMu.Lock()
+	defer n.roomsMu.Unlock()
+	_, exists := n.Rooms().Load(room)
+	n.set.setRoomChannel(n, n.ch.main+string(room)+"#", exists)
 }
 
 // FetchSockets is the library's, counting timeouts.

@@ -36,7 +36,7 @@ func TestRequestsAcrossNodes(t *testing.T) {
 	srv := redistest.Start(t)
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			nodes := startCluster(t, srv, mode.sharded, 2)
+			nodes := startCluster(t, srv, mode, 2)
 			a, b := nodes[0], nodes[1]
 			onA := dial(t, a.http, "/")
 			onB1 := dial(t, b.http, "/")
@@ -126,10 +126,10 @@ func TestNodeLiveness(t *testing.T) {
 	srv := redistest.Start(t)
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			a := startNode(t, srv.Client(t), mode.sharded)
+			a := startNode(t, srv.Client(t), mode)
 			proxy := redistest.NewProxy(t, srv)
-			b := startNode(t, goredis.NewClient(&goredis.Options{Addr: proxy.Addr}), mode.sharded)
-			c := startNode(t, srv.Client(t), mode.sharded)
+			b := startNode(t, goredis.NewClient(&goredis.Options{Addr: proxy.Addr}), mode)
+			c := startNode(t, srv.Client(t), mode)
 			for _, n := range []*node{a, b, c} {
 				waitServerCount(t, n, "/", 3)
 			}
@@ -152,7 +152,7 @@ func TestRedisRestart(t *testing.T) {
 	srv := redistest.Start(t)
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			nodes := startCluster(t, srv, mode.sharded, 2)
+			nodes := startCluster(t, srv, mode, 2)
 			a, b := nodes[0], nodes[1]
 			onA := dial(t, a.http, "/")
 			onB := dial(t, b.http, "/")
@@ -201,7 +201,7 @@ func crossing(t *testing.T, n *node, to *wsClient) {
 // disconnectSockets) must not deadlock the subscriber.
 func TestCloseFromHandler(t *testing.T) {
 	srv := redistest.Start(t)
-	nodes := startCluster(t, srv, false, 2)
+	nodes := startCluster(t, srv, modes[0], 2)
 	a, b := nodes[0], nodes[1]
 	onB := dial(t, b.http, "/")
 	closed := make(chan struct{})

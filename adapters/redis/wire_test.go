@@ -43,7 +43,7 @@ func TestEmitterFormat(t *testing.T) {
 	srv := redistest.Start(t)
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			n := startCluster(t, srv, mode.sharded, 1)[0]
+			n := startCluster(t, srv, mode, 1)[0]
 			inRoom := dial(t, n.http, "/")
 			outside := dial(t, n.http, "/")
 			join(t, n, inRoom, "room")
@@ -69,7 +69,7 @@ func TestMalformedMessagesAreDropped(t *testing.T) {
 	srv := redistest.Start(t)
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			nodes := startCluster(t, srv, mode.sharded, 2)
+			nodes := startCluster(t, srv, mode, 2)
 			a, b := nodes[0], nodes[1]
 			onB := dial(t, b.http, "/")
 			main := "test-cluster#/#"

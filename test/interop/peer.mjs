@@ -1,7 +1,10 @@
 // A Node.js socket.io 4 server with @socket.io/redis-adapter and one socket.io-client of
 // its own, driven by adapters/redis/interop_test.go:
 //
-//   node peer.mjs <redis-url> <key> <classic|sharded>
+//   node peer.mjs <redis-url> <key> <classic|sharded|sharded-dynamic>
+//
+// classic: createAdapter(pub, sub, { key }); sharded: createShardedAdapter with
+// subscriptionMode "static"; sharded-dynamic: with Node's default, "dynamic".
 //
 // The server puts every socket in room "room". stdout gets one JSON line per fact:
 // {"ready":true} once the client is connected, {"got":<arg>} for every "msg" event the
@@ -22,10 +25,12 @@ const pub = createClient({ url });
 const sub = pub.duplicate();
 await Promise.all([pub.connect(), sub.connect()]);
 
-const adapter =
-  mode === "sharded"
-    ? createShardedAdapter(pub, sub, { channelPrefix: key, subscriptionMode: "static" })
-    : createAdapter(pub, sub, { key });
+const adapter = mode.startsWith("sharded")
+  ? createShardedAdapter(pub, sub, {
+      channelPrefix: key,
+      subscriptionMode: mode === "sharded-dynamic" ? "dynamic" : "static",
+    })
+  : createAdapter(pub, sub, { key });
 const http = createServer();
 const io = new Server(http, { adapter });
 io.on("connection", (socket) => socket.join("room"));
