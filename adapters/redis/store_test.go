@@ -24,6 +24,20 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// benchOpen returns fresh Redis stores (one prefix each) on one server for a benchmark.
+func benchOpen(b *testing.B) func(b *testing.B) chat.Store {
+	srv := redistest.Start(b)
+	client := srv.Client(b)
+	var n atomic.Int64
+	return func(*testing.B) chat.Store {
+		return redis.NewStore(client, redis.StoreOptions{KeyPrefix: fmt.Sprintf("bench%d", n.Add(1))})
+	}
+}
+
+func BenchmarkAppend(b *testing.B) { chattest.BenchmarkAppend(b, benchOpen(b)) }
+
+func BenchmarkHistory(b *testing.B) { chattest.BenchmarkHistory(b, benchOpen(b)) }
+
 func TestStoreDedupTTL(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client(t)
