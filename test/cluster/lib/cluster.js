@@ -340,6 +340,19 @@ function token(sub, opts = {}) {
   return jwt.sign(claims, SECRET, { algorithm: 'HS256', noTimestamp: true });
 }
 
+/** Every client socket made by makeSocket and not closed yet (cluster teardown closes them). */
+const openSockets = new Set();
+
+/** Connected sockets a node reports on /metrics (iohub_connected_sockets, all namespaces). */
+async function connectedSockets(node) {
+  const r = await request(node.url, 'GET', '/metrics', { key: false, ms: 3000 });
+  let n = 0;
+  for (const line of r.text.split('\n')) {
+    if (line.startsWith('iohub_connected_sockets')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
+}
+
 const agents = new Map();
 /** A keep-alive-free http.Agent whose connections come from localAddress (for ip_hash pinning). */
 function agentFor(localAddress) {
@@ -454,6 +467,7 @@ function makeSocket(base, opts = {}) {
   const nsp = opts.nsp || '/';
   const url = (typeof base === 'string' ? base : base.url) + (nsp === '/' ? '/' : nsp);
   const socket = io(url, o);
+  openSockets.add(socket);
   socket.events = [];
   socket.onAny((event, ...args) => socket.events.push({ event, args, at: Date.now() }));
   socket.label = opts.label || opts.sub || 'socket';
@@ -461,6 +475,7 @@ function makeSocket(base, opts = {}) {
 }
 
 function closeSocket(s) {
+  openSockets.delete(s);
   try {
     s.disconnect();
     if (s.io && s.io.engine) s.io.engine.close();
@@ -486,7 +501,7 @@ async function connect(t, base, opts = {}) {
 }
 
 /** Resolves with the first payload (args[0], or args when several) of event matching pred. */
-function waitFor(socket, event, pred = () => true, ms = 5000) {
+function waitFor(socket, event, pred = () => true, ms = 10000) {
   const p = new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, handler);
@@ -507,7 +522,7 @@ function waitFor(socket, event, pred = () => true, ms = 5000) {
 }
 
 /** Emits with an ack callback; resolves with the first ack argument; rejects after ms. */
-function emitAck(socket, event, payload, ms = 5000) {
+function emitAck(socket, event, payload, ms = 10000) {
   const p = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ack for "${event}" ${JSON.stringify(payload).slice(0, 200)} within ${ms}ms on ${socket.label}`)), ms);
     socket.emit(event, payload, (...reply) => { clearTimeout(timer); resolve(reply[0]); });
@@ -543,7 +558,7 @@ function seen(socket, event, pred = () => true, mark = 0) {
  * Resolves with the first payload of event matching pred recorded on socket since index mark
  * of socket.events (so events that already arrived count), waiting up to ms for one.
  */
-async function waitSeen(socket, event, pred = () => true, { mark = 0, ms = 5000 } = {}) {
+async function waitSeen(socket, event, pred = () => true, { mark = 0, ms = 10000 } = {}) {
   const deadline = Date.now() + ms;
   for (;;) {
     const got = seen(socket, event, pred, mark);
@@ -585,6 +600,14 @@ async function startCluster(opts = {}) {
   const c = { nodes: [] };
   c.stop = async () => {
     const errs = [];
+    // Clients first, then let each live node see them go before it gets SIGTERM (a node
+    // stopped while polling clients are connected, or right as they leave, hangs until its
+    // shutdown_timeout: a server bug the SIGTERM tests check on purpose, not in teardown).
+    for (const s of [...openSockets]) closeSocket(s);
+    for (const n of c.nodes) {
+      if (!n.alive()) continue;
+      await waitUntil(async () => (await connectedSockets(n)) === 0, { ms: 3000, what: `${n.name} drained` }).catch(() => {});
+    }
     for (const s of started.reverse()) {
       try { await s.stop(); } catch (e) { errs.push(e); }
     }
@@ -617,6 +640,6 @@ module.exports = {
   ROOT, BIN, SECRET, API_KEY, TIMESTAMP_RE, NGINX_CONF,
   sleep, uniq, tmpDir, freePort, waitUntil, tcpOpen,
   startRedis, redisCmd, startNode, logRecords, renderNginxConf, startNginx, startCluster,
-  token, request, fullHistory, pinAddresses, ownerOf, agentFor,
+  token, request, fullHistory, connectedSockets, pinAddresses, ownerOf, agentFor,
   makeSocket, closeSocket, connect, waitFor, emitAck, join, send, barrier, seen, waitSeen, expectNoEvent, assertFail,
 };
