@@ -155,22 +155,22 @@ func checkServer(ctx context.Context, client *goredis.Client, sharded bool) erro
 	if err != nil {
 		return fmt.Errorf("redis adapter: server version: %w", err)
 	}
-	if major := redisMajorVersion(info); major < 7 {
-		return fmt.Errorf("redis adapter: sharded pub/sub needs Redis 7 or newer, server reports %q", info)
+	version := redisVersion(info)
+	major, _, _ := strings.Cut(version, ".")
+	if n, _ := strconv.Atoi(major); n < 7 {
+		return fmt.Errorf("redis adapter: sharded pub/sub (redis.sharded) needs Redis 7 or newer, server is %q", version)
 	}
 	return nil
 }
 
-// redisMajorVersion reads redis_version from INFO output (0 when absent).
-func redisMajorVersion(info string) int {
+// redisVersion reads redis_version from INFO output ("" when absent).
+func redisVersion(info string) string {
 	for line := range strings.Lines(info) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
-			major, _, _ := strings.Cut(v, ".")
-			n, _ := strconv.Atoi(major)
-			return n
+			return v
 		}
 	}
-	return 0
+	return ""
 }
 
 // New creates the adapter of one namespace (socket.AdapterConstructor). The Socket.IO
