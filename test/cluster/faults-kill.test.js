@@ -140,13 +140,27 @@ test(`graceful SIGTERM of a node behind nginx (${MODE}): exits 0 within shutdown
   t.after(async () => { for (const s of senders) { s.running = false; h.closeSocket(s.socket); } });
   await h.waitUntil(() => senders.every((s) => s.acked.size >= 5), { ms: 20000, what: '5 acked messages per client' });
   const before = new Map(senders.map((s) => [s, s.acked.size]));
+  const gone = {};
   const at = Date.now();
-  const r = await B.stop(20000);
-  const exitMs = Date.now() - at;
+  for (const s of senders) {
+    const log = (what) => { (gone[s.prefix] = gone[s.prefix] || []).push(`${what} @${Date.now() - at}ms`); };
+    s.socket.on('disconnect', (why) => log(`disconnect (${why})`));
+    s.socket.on('connect', () => log('connect'));
+    s.socket.io.on('reconnect_attempt', (n) => log(`attempt ${n}`));
+    s.socket.io.on('reconnect_error', (e) => log(`reconnect_error ${e.message}`));
+  }
+  let exitMs;
+  const stopped = B.stop(20000).then((res) => { exitMs = Date.now() - at; return res; });
   await h.waitUntil(() => senders.every((s) => s.connects >= 2 && s.joined && s.acked.size >= before.get(s) + 5), { ms: 30000, what: 'clients back on A with 5 more acks each' });
+  const resumedMs = Date.now() - at;
+  const r = await stopped;
   await Promise.all(senders.map((s) => s.stop()));
+  for (const s of senders) {
+    const around = s.log.filter((e) => e.at >= at - 200).slice(0, 8).map((e) => `${e.messageId}#${e.attempt} sent@${e.sentAt - at} answered@${e.at - at} ${e.result}`);
+    t.diagnostic(`${s.prefix} sends around the SIGTERM (ms from SIGTERM): ${around.join('; ')}`);
+  }
   const { byId, duplicates } = tally(await h.fullHistory(A, room));
-  const summary = `SIGTERM with ${senders.length} clients (polling + websocket) on the node: exit ${JSON.stringify(r)} after ${exitMs} ms; clients resumed on A ${Date.now() - at} ms after SIGTERM; duplicates ${duplicates}`;
+  const summary = `SIGTERM with ${senders.length} clients (polling + websocket) on the node: exit ${JSON.stringify(r)} after ${exitMs} ms; clients disconnected ${JSON.stringify(gone)}, 5 more acks each on A ${resumedMs} ms after SIGTERM; duplicates ${duplicates}`;
   t.diagnostic(summary);
   console.log(`# ${summary}`);
   for (const s of senders) for (const id of s.acked.keys()) assert.equal((byId.get(id) || []).length, 1, `${id} stored once`);

@@ -50,7 +50,7 @@ function retryingSender(socket, roomId, { prefix, gapMs = 10, maxAttempts = 200 
   const s = {
     socket, prefix, running: true, joined: false, connects: 0,
     acked: new Map(), // messageId -> reply
-    attempts: 0, sent: 0, resends: 0, gaveUp: 0, failures: {}, inFlight: null,
+    attempts: 0, sent: 0, resends: 0, gaveUp: 0, failures: {}, inFlight: null, log: [],
   };
   let joinedWaiters = [];
   const markJoined = () => { s.joined = true; for (const w of joinedWaiters) w(); joinedWaiters = []; };
@@ -81,8 +81,10 @@ function retryingSender(socket, roomId, { prefix, gapMs = 10, maxAttempts = 200 
         if (attempt > 0) s.resends += 1;
         s.attempts += 1;
         s.inFlight = messageId;
+        const sentAt = Date.now();
         const { err, reply } = await sendOnce(payload);
         s.inFlight = null;
+        s.log.push({ messageId, attempt, sentAt, at: Date.now(), result: err ? `error: ${err.message}` : reply && (reply.success ? 'ok' : reply.code) });
         if (!err && reply && reply.success) { s.acked.set(messageId, reply); break; }
         const why = err ? 'retries_exhausted' : (reply && reply.code) || 'no_reply';
         s.failures[why] = (s.failures[why] || 0) + 1;
