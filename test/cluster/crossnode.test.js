@@ -63,15 +63,16 @@ for (const mode of MODES) {
       });
     }
 
-    for (const transport of ['polling', 'websocket']) {
-      test(`through nginx (ip_hash, ${transport}-only): clients from two source addresses land on different nodes and talk`, async (t) => {
+    for (const transport of ['polling', 'websocket', 'upgrade']) {
+      test(`through nginx (ip_hash, ${transport === 'upgrade' ? 'polling upgraded to websocket' : `${transport}-only`}): clients from two source addresses land on different nodes and talk`, async (t) => {
         const room = h.uniq('ng');
         // The pinning probe showed which node each address reaches; check it again for these clients.
         assert.equal((await h.ownerOf(cl.nginx, cl.nodes, pins.get('A'))).name, 'A');
         assert.equal((await h.ownerOf(cl.nginx, cl.nodes, pins.get('B'))).name, 'B');
         const alice = await h.connect(t, cl.nginx, { sub: h.uniq('alice'), transport, localAddress: pins.get('A') });
         const bob = await h.connect(t, cl.nginx, { sub: h.uniq('bob'), transport, localAddress: pins.get('B') });
-        assert.equal(alice.io.engine.transport.name, transport);
+        assert.equal(alice.io.engine.transport.name, transport === 'upgrade' ? 'websocket' : transport);
+        assert.equal(bob.io.engine.transport.name, transport === 'upgrade' ? 'websocket' : transport);
         await h.join(alice, room);
         const jb = await h.join(bob, room);
         assert.equal(jb.count, 2);

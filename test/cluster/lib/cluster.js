@@ -456,6 +456,7 @@ function makeSocket(base, opts = {}) {
   const o = { forceNew: true, reconnection: !!opts.reconnection, timeout: 20000 };
   if (transport === 'websocket') o.transports = ['websocket'];
   else if (transport === 'polling') { o.transports = ['polling']; o.upgrade = false; }
+  else if (transport === 'upgrade') o.transports = ['polling', 'websocket'];
   else throw new Error(`unknown transport ${transport}`);
   const tok = opts.token || (opts.sub ? token(opts.sub, { name: opts.name }) : undefined);
   if (tok) o.auth = { token: tok };
@@ -497,7 +498,18 @@ async function connect(t, base, opts = {}) {
     socket.on('connect', onConnect);
     socket.on('connect_error', onErr);
   });
+  if (opts.transport === 'upgrade') await waitUpgraded(socket);
   return socket;
+}
+
+/** Waits until the engine runs on websocket (the polling -> websocket upgrade happened). */
+async function waitUpgraded(socket, ms = 10000) {
+  const engine = socket.io.engine;
+  if (engine.transport && engine.transport.name === 'websocket') return;
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${socket.label}: transport was not upgraded to websocket within ${ms}ms`)), ms);
+    engine.once('upgrade', () => { clearTimeout(timer); resolve(); });
+  });
 }
 
 /** Resolves with the first payload (args[0], or args when several) of event matching pred. */
