@@ -148,3 +148,33 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
     });
   }
 }
+
+test('SIGTERM then restart on the same address: socket.io-client@4 reconnects by itself and a retried messageId gets the original reply', async (t) => {
+  const net = require('node:net');
+  const port = await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); });
+  });
+  const dataDir = h.tmpDir();
+  const args = [...FAST, '--listen', `127.0.0.1:${port}`];
+  const s1 = await h.startServer({ dataDir, args });
+  t.after(() => s1.kill());
+  const room = h.uniq('again');
+  const a = await h.connect(t, s1, { sub: 'rc-user', reconnection: true });
+  await h.join(a, room);
+  const cid = h.uniq('cid');
+  const first = await h.send(a, room, 'sent before the restart', { messageId: cid });
+  const down = new Promise((resolve) => a.once('disconnect', resolve));
+  s1.proc.kill('SIGTERM'); // not s1.stop(): that closes the harness's clients first
+  assert.equal((await s1.exited).code, 0);
+  const reason = await down;
+  assert.notEqual(reason, 'io server disconnect', 'a server-side disconnect tells socket.io-client not to reconnect');
+  const up = new Promise((resolve) => a.once('connect', resolve));
+  const s2 = await h.startServer({ dataDir, args });
+  t.after(() => s2.stop());
+  await Promise.race([up, h.sleep(10000).then(() => { throw new Error('the client did not reconnect'); })]);
+  await h.join(a, room); // rooms are per connection: the app re-joins after a reconnect
+  const retry = await h.emitAck(a, 'send_message', { roomId: room, content: 'sent before the restart', messageId: cid });
+  assert.deepEqual(retry, first);
+  const hist = await h.emitAck(a, 'fetch_history', { roomId: room });
+  assert.deepEqual(hist.messages.map((m) => m.id), [first.message.id]);
+});

@@ -366,6 +366,35 @@ describe('idempotent retries (messageId)', () => {
   });
 });
 
+describe('retries racing each other', () => {
+  test('the same messageId sent at the same moment from two devices of a user: one message, identical replies', async (t) => {
+    const room = h.uniq('race');
+    const sub = h.uniq('r');
+    const b = await h.connect(t, server, { sub: h.uniq('b') });
+    await h.join(b, room);
+    const devices = [];
+    for (const transport of ['websocket', 'websocket', 'polling']) {
+      const d = await h.connect(t, server, { sub, transport });
+      await h.join(d, room);
+      devices.push(d);
+    }
+    for (let round = 0; round < 5; round++) {
+      const cid = h.uniq('cid');
+      const seen = h.collect(b, 'new_message', (m) => m.clientMessageId === cid);
+      const replies = await Promise.all(devices.flatMap((d) => [
+        h.emitAck(d, 'send_message', { roomId: room, content: `race ${round}`, messageId: cid }),
+        h.emitAck(d, 'send_message', { roomId: room, content: `race ${round}`, messageId: cid }),
+      ]));
+      replies.forEach((r) => assert.equal(r.success, true, JSON.stringify(r)));
+      for (const r of replies) assert.deepEqual(r, replies[0]);
+      await h.barrier(b, room);
+      assert.equal(seen.length, 1, `round ${round}: broadcast ${seen.length} times`);
+      const hist = await h.emitAck(b, 'fetch_history', { roomId: room });
+      assert.equal(hist.messages.filter((m) => m.clientMessageId === cid).length, 1, `round ${round}: stored twice`);
+    }
+  });
+});
+
 describe('rate limit', () => {
   test('limits.messages_per_second / message_burst: excess is rate_limited, per user across sockets, other users unaffected', async (t) => {
     const s = await h.startServer({ args: ['--limits.messages_per_second', '0.2', '--limits.message_burst', '3'] });

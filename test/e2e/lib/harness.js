@@ -194,6 +194,8 @@ function clientOptions(opts) {
   if (opts.query) o.query = opts.query;
   if (opts.auth !== undefined) o.auth = opts.auth;
   if (opts.retries !== undefined) o.retries = opts.retries;
+  if (opts.ackTimeout !== undefined) o.ackTimeout = opts.ackTimeout;
+  if (opts.reconnection) Object.assign(o, { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 300 });
   return o;
 }
 
