@@ -264,3 +264,35 @@ test('limits.max_connections_per_ip caps connections from one address (0 = unlim
   }
   assert.ok(again && again.connected, 'no connection possible after one was closed');
 });
+
+test('Transport: / and /chat multiplexed over one Engine.IO connection (one Manager) stay separate sockets', async (t) => {
+  const { Manager } = require('socket.io-client');
+  for (const transports of [['websocket'], ['polling']]) {
+    const manager = new Manager(server.url, { transports, upgrade: false, reconnection: false });
+    const tok = h.token(h.uniq('mux'));
+    const root = manager.socket('/', { auth: { token: tok } });
+    const chat = manager.socket('/chat', { auth: { token: tok } });
+    t.after(() => { root.disconnect(); chat.disconnect(); manager.engine && manager.engine.close(); });
+    await Promise.all([root, chat].map((so) => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no connect')), 20000);
+      so.on('connect', () => { clearTimeout(timer); resolve(); });
+      so.on('connect_error', (e) => { clearTimeout(timer); reject(e); });
+    })));
+    assert.equal(root.io, chat.io);
+    const room = h.uniq('mux');
+    const other = await h.connect(t, server, { sub: h.uniq('o'), nsp: '/chat' });
+    await h.join(other, room);
+    assert.equal((await h.emitAck(chat, 'join_room', room)).success, true);
+    const got = h.waitFor(other, 'new_message', (m) => m.content === 'via mux');
+    const r = await h.emitAck(chat, 'send_message', { roomId: room, content: 'via mux' });
+    assert.equal(r.success, true);
+    await got;
+    // root never joined the room in /: it may not send there, and it got nothing from /chat
+    h.assertFail(await h.emitAck(root, 'send_message', { roomId: room, content: 'x' }), 'forbidden');
+    // leaving one namespace keeps the other
+    root.disconnect();
+    const r2 = await h.emitAck(chat, 'send_message', { roomId: room, content: 'still here' });
+    assert.equal(r2.success, true);
+    chat.disconnect();
+  }
+});
