@@ -329,9 +329,11 @@ func (a *Adapter) setRoomChannel(n *nspAdapter, channel string, on bool) {
 }
 
 // Backoff bounds between attempts to reach Redis again after the subscriber lost it.
+// The bound is short: until the subscriber is back, this node neither publishes nor
+// hears the others, so every message of that window is lost; a refused connect is cheap.
 const (
-	minBackoff = 50 * time.Millisecond
-	maxBackoff = 2 * time.Second
+	minBackoff = 20 * time.Millisecond
+	maxBackoff = 200 * time.Millisecond
 )
 
 // receive is the subscriber goroutine: it hands every message to its namespace adapter
@@ -351,10 +353,10 @@ func (a *Adapter) receive() {
 			a.ping()
 		case err != nil:
 			lost = true
+			a.metrics.redisErrors.WithLabelValues("receive").Inc()
 			if !a.down.Swap(true) {
-				a.log.Warn("lost redis; publishing is off until it is back")
+				a.log.Warn("lost redis; publishing is off until the subscriber is back", "err", err)
 			}
-			a.redisError("receive", err)
 			if !a.sleep(backoff) {
 				return
 			}
