@@ -92,14 +92,14 @@ test(`Redis restart mid-traffic (${MODE}): local sockets keep working, unstorabl
   const resumedMs = Date.now() - upAt;
   phase('sends acked again');
 
-  // cross-node delivery is back (subscriptions restored) in both directions
-  const markB = b1.events.length;
+  // cross-node delivery is back (subscriptions restored) in both directions; checked with
+  // the counts below, so a failure still reports everything
   const toB = h.waitFor(b1, 'new_message', (m) => m.content === 'after restart A', 10000);
   const toA = h.waitFor(a1, 'new_message', (m) => m.content === 'after restart B', 10000);
-  await h.send(a2, room, 'after restart A');
-  await h.send(b1, room, 'after restart B');
-  await Promise.all([toB, toA]);
-  assert.ok(b1.events.length > markB);
+  const afterA = await h.send(a2, room, 'after restart A');
+  const afterB = await h.send(b1, room, 'after restart B');
+  const crossBack = await Promise.allSettled([toB, toA]);
+  phase('probe messages sent after the restart');
   // presence survived the restart
   await h.waitUntil(async () => (await h.request(B.url, 'GET', `/api/v1/rooms/${room}/users`)).body.count === 3, { ms: 15000, what: 'room users count 3 after the restart' });
 
@@ -124,6 +124,24 @@ test(`Redis restart mid-traffic (${MODE}): local sockets keep working, unstorabl
     assert.equal(s.counts.noReply, 0, `${s.prefix}: every send gets a reply (${JSON.stringify(s.results.filter((r) => !r.reply).map((r) => r.messageId))})`);
   }
   assert.equal(duplicates, 0, 'no message stored twice');
+
+  // every acked message reached the socket on the OTHER node (b1 for A's, a1 for B's)
+  await h.barrier(a1, room);
+  await h.barrier(b1, room);
+  const deliveredAt = (sock) => new Set(h.seen(sock, 'new_message').map((m) => m.id));
+  const atB = deliveredAt(b1);
+  const atA = deliveredAt(a1);
+  const lost = [];
+  for (const [s, other, set] of [[senders[0], 'b1', atB], [senders[1], 'a1', atA]]) {
+    for (const r of s.results) {
+      if (r.reply && r.reply.success && !set.has(r.reply.savedId)) lost.push(`${r.messageId} (sent ${r.at - upAt} ms after the restart, acked ${r.at + r.ms - upAt} ms) never reached ${other}`);
+    }
+  }
+  if (!atB.has(afterA.savedId)) lost.push(`probe "after restart A" (acked) never reached b1`);
+  if (!atA.has(afterB.savedId)) lost.push(`probe "after restart B" (acked) never reached a1`);
+  t.diagnostic(`acked messages that never reached the other node: ${lost.length}${lost.length ? `: ${lost.slice(0, 10).join('; ')}` : ''}`);
+  assert.deepEqual(lost, [], 'every acked message is delivered on the other node too');
+  for (const c of crossBack) assert.equal(c.status, 'fulfilled', String(c.reason));
   const summary = `redis restart: down ${downMs} ms, readyz 200 ${readyMs} ms and sends acked again ${resumedMs} ms after restart; per sender ${JSON.stringify(report)}; duplicates ${duplicates}`;
   t.diagnostic(summary);
   console.log(`# ${summary}`);
