@@ -83,6 +83,11 @@ test('JWKS URL: keys by kid, refreshed on an unknown kid', async (t) => {
   const s = await h.startServer({ baseArgs: false, args: ['serve', '--listen', '127.0.0.1:0', '--store.path', h.tmpDir(), '--auth.jwt.jwks_url', url] });
   t.after(() => s.stop());
   assert.equal(await whoami(t, s, sign('jwks-1', rsa.privateKey, 'RS256', { kid: 'k1' })), 'jwks-1');
+  // cached: more tokens with a known kid do not fetch the JWKS again
+  const cached = hits;
+  assert.equal(await whoami(t, s, sign('jwks-1b', rsa.privateKey, 'RS256', { kid: 'k1' })), 'jwks-1b');
+  assert.equal(await whoami(t, s, sign('jwks-1c', rsa.privateKey, 'RS256', { kid: 'k1' })), 'jwks-1c');
+  assert.equal(hits, cached, 'the JWKS is fetched for every token (not cached)');
   assertRefused(await h.connectError(s, { token: sign('x', rsa2.privateKey, 'RS256', { kid: 'k1' }) }), 'invalid_token');
   // rotate: a new key with a new kid appears in the JWKS; the server refetches on the unknown kid
   keys = [jwk(rsa.publicKey, 'k1', 'RS256'), jwk(rsa2.publicKey, 'k2', 'RS256'), jwk(ec.publicKey, 'k3', 'ES256')];

@@ -161,6 +161,10 @@ test('iss and aud are checked when configured', async (t) => {
   assertRefused(await h.connectError(s, { token: h.token('ia', { iss: 'https://other.example', aud: 'iohub-e2e' }) }), 'invalid_token');
   assertRefused(await h.connectError(s, { token: h.token('ia', { iss: 'https://issuer.example', aud: 'someone-else' }) }), 'invalid_token');
   assertRefused(await h.connectError(s, { token: h.token('ia') }), 'invalid_token');
+  // aud may be a list: the configured audience must be in it
+  const list = await h.connect(t, s, { token: h.token('ia2', { iss: 'https://issuer.example', aud: ['other', 'iohub-e2e'] }) });
+  assert.equal(list.connected, true);
+  assertRefused(await h.connectError(s, { token: h.token('ia3', { iss: 'https://issuer.example', aud: ['other', 'another'] }) }), 'invalid_token');
 });
 
 test('the leeway is configurable (auth.jwt.leeway=0s rejects a token expired 5 s ago)', async (t) => {
