@@ -106,6 +106,10 @@ describe('token places and precedence: auth > Authorization header > query', () 
       assertRefused(err, 'invalid_token');
     }
   });
+  test('a blank (white space) auth.token is a token, and invalid: a valid header does not rescue it', async () => {
+    const err = await h.connectError(server, { auth: { token: ' ' }, headers: { Authorization: `Bearer ${h.token('u1')}` } });
+    assertRefused(err, 'invalid_token');
+  });
   test('an empty auth.token does not count: the header decides', async (t) => {
     const s = await h.connect(t, server, { auth: { token: '' }, headers: { Authorization: `Bearer ${h.token('empty-then-hdr')}` } });
     assert.equal((await whoami(s)).userId, 'empty-then-hdr');
