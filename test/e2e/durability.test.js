@@ -178,3 +178,22 @@ test('SIGTERM then restart on the same address: socket.io-client@4 reconnects by
   const hist = await h.emitAck(a, 'fetch_history', { roomId: room });
   assert.deepEqual(hist.messages.map((m) => m.id), [first.message.id]);
 });
+
+test('store.driver memory serves the protocol (history is process-local)', async (t) => {
+  const s = await h.startServer({ args: ['--store.driver', 'memory'] });
+  t.after(() => s.stop());
+  const room = h.uniq('mem');
+  const a = await h.connect(t, s, { sub: 'ma' });
+  const b = await h.connect(t, s, { sub: 'mb', transport: 'polling' });
+  await h.join(a, room);
+  await h.join(b, room);
+  const got = h.waitFor(b, 'new_message', (m) => m.content === 'in memory');
+  const r = await h.send(a, room, 'in memory');
+  assert.deepEqual(await got, r.message);
+  const rd = await h.emitAck(b, 'read_messages', { roomId: room, messageId: r.message.id });
+  assert.equal(rd.unreadCount, 0);
+  const again = await h.send(a, room, 'in memory', { messageId: 'mem-1' });
+  assert.deepEqual(await h.emitAck(a, 'send_message', { roomId: room, content: 'in memory', messageId: 'mem-1' }), again);
+  const hist = await h.http(s, 'GET', `/api/v1/rooms/${room}/messages`);
+  assert.deepEqual(hist.body.messages.map((m) => m.id), [r.message.id, again.message.id]);
+});
