@@ -197,3 +197,36 @@ test('store.driver memory serves the protocol (history is process-local)', async
   const hist = await h.http(s, 'GET', `/api/v1/rooms/${room}/messages`);
   assert.deepEqual(hist.body.messages.map((m) => m.id), [r.message.id, again.message.id]);
 });
+
+test('SIGTERM with sends in flight: exit 0, every acked message is stored', async (t) => {
+  const dataDir = h.tmpDir();
+  const room = h.uniq('inflight');
+  const s1 = await h.startServer({ dataDir, args: FAST });
+  t.after(() => s1.kill());
+  const a = await h.connect(t, s1, { sub: 'busy' });
+  await h.join(a, room);
+  const acked = [];
+  let n = 0;
+  const N = 300;
+  await new Promise((resolve) => {
+    for (let i = 0; i < N; i++) {
+      a.emit('send_message', { roomId: room, content: `f${i}` }, (reply) => {
+        if (reply && reply.success) acked.push(reply.message.id);
+        n += 1;
+        if (n === 50) { s1.proc.kill('SIGTERM'); resolve(); }
+      });
+    }
+  });
+  const ex = await s1.exited;
+  assert.equal(ex.code, 0, JSON.stringify(ex));
+  await h.sleep(100); // acks already on the wire
+  h.closeSocket(a);
+  const s2 = await h.startServer({ dataDir, args: FAST });
+  t.after(() => s2.stop());
+  const r = await h.http(s2, 'GET', `/api/v1/rooms/${room}/messages?limit=200`);
+  const more = r.body.hasMore ? (await h.http(s2, 'GET', `/api/v1/rooms/${room}/messages?limit=200&before=${r.body.messages[0].id}`)).body.messages : [];
+  const stored = new Set([...more, ...r.body.messages].map((m) => m.id));
+  const lost = acked.filter((id) => !stored.has(id));
+  assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acked messages lost`);
+  t.diagnostic(`${acked.length} acked, ${stored.size} stored`);
+});

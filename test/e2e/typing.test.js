@@ -118,3 +118,14 @@ test('typing is never stored', async (t) => {
   const hist = await h.emitAck(b, 'fetch_history', { roomId: room });
   assert.deepEqual(hist.messages, []);
 });
+
+test('typing is rate-limited per socket: another socket of the same user has its own budget', async (t) => {
+  const { room, subA, a, a2, b } = await trio(t);
+  const N = 30;
+  await Promise.all(Array.from({ length: N }, () => h.emitAck(a, 'typing_start', room)));
+  await h.settle(b, room);
+  // a is throttled now; a2 (same user) is not
+  const fromA2 = h.waitFor(b, 'user_typing', (e) => e.roomId === room && e.userId === subA && e.typing === true, 3000);
+  assert.deepEqual(await h.emitAck(a2, 'typing_start', room), { success: true, roomId: room });
+  await fromA2;
+});
