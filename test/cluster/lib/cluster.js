@@ -231,6 +231,35 @@ function parseResp(buf, off) {
   return { value: new Error(`unparsed RESP ${t}`), end: next };
 }
 
+/**
+ * A TCP proxy to 127.0.0.1:targetPort on a free port, to cut one node off Redis while the
+ * others keep it: cut() drops every connection and refuses new ones (accepts and closes them
+ * at once), restore() lets them through again. Returns { port, url, cut(), restore(), close() }.
+ */
+async function startProxy(targetPort) {
+  const conns = new Set();
+  let open = true;
+  const server = net.createServer((client) => {
+    if (!open) { client.destroy(); return; }
+    const upstream = net.connect({ port: targetPort, host: '127.0.0.1' });
+    const pair = { client, upstream };
+    conns.add(pair);
+    const end = () => { client.destroy(); upstream.destroy(); conns.delete(pair); };
+    client.on('error', end); upstream.on('error', end);
+    client.on('close', end); upstream.on('close', end);
+    client.pipe(upstream); upstream.pipe(client);
+  });
+  await new Promise((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+  const { port } = server.address();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}/0`,
+    cut() { open = false; for (const c of [...conns]) { c.client.destroy(); c.upstream.destroy(); } conns.clear(); },
+    restore() { open = true; },
+    close() { this.cut(); return new Promise((r) => server.close(() => r())); },
+  };
+}
+
 // ---------------------------------------------------------------------------------------
 // iohub nodes
 
@@ -651,7 +680,7 @@ async function startCluster(opts = {}) {
 module.exports = {
   ROOT, BIN, SECRET, API_KEY, TIMESTAMP_RE, NGINX_CONF,
   sleep, uniq, tmpDir, freePort, waitUntil, tcpOpen,
-  startRedis, redisCmd, startNode, logRecords, renderNginxConf, startNginx, startCluster,
+  startRedis, redisCmd, startProxy, startNode, logRecords, renderNginxConf, startNginx, startCluster,
   token, request, fullHistory, connectedSockets, pinAddresses, ownerOf, agentFor,
   makeSocket, closeSocket, connect, waitFor, emitAck, join, send, barrier, seen, waitSeen, expectNoEvent, assertFail,
 };
