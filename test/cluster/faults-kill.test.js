@@ -16,7 +16,8 @@ const PRESENCE_DROP_BOUND_MS = Number(process.env.PRESENCE_DROP_BOUND_MS || 9000
 
 test(`kill -9 of a node mid-traffic through nginx (${MODE}): clients move to the other node; every acked message stored exactly once`, async (t) => {
   const cl = await h.startCluster({ nodes: 2, nginx: true, sharded: MODE === 'sharded' });
-  t.after(() => cl.stop());
+  const defer = h.deferrer(t);
+  defer(() => cl.stop());
   const [A, B] = cl.nodes;
   const pins = await h.pinAddresses(cl.nginx, cl.nodes);
   const room = h.uniq('kill');
@@ -35,7 +36,7 @@ test(`kill -9 of a node mid-traffic through nginx (${MODE}): clients move to the
     s.pinned = p.node;
     senders.push(s);
   }
-  t.after(async () => { for (const s of senders) { s.running = false; h.closeSocket(s.socket); } });
+  defer(async () => { for (const s of senders) { s.running = false; h.closeSocket(s.socket); } });
   const observer = await h.connect(t, A, { sub: h.uniq('obs') });
   await h.join(observer, room);
   const observerJoinedAt = Date.now();
@@ -104,7 +105,8 @@ test(`kill -9 of a node mid-traffic through nginx (${MODE}): clients move to the
 
 test(`presence drops a killed node's users (${MODE}): user_left on the surviving node, measured`, async (t) => {
   const cl = await h.startCluster({ nodes: 2, sharded: MODE === 'sharded' });
-  t.after(() => cl.stop());
+  const defer = h.deferrer(t);
+  defer(() => cl.stop());
   const [A, B] = cl.nodes;
   const room = h.uniq('pd');
   const obs = await h.connect(t, A, { sub: h.uniq('obs') });
@@ -141,7 +143,8 @@ test(`presence drops a killed node's users (${MODE}): user_left on the surviving
 
 test(`graceful SIGTERM of a node behind nginx (${MODE}): exits 0 within shutdown_timeout; its polling and websocket clients move to the other node and go on`, async (t) => {
   const cl = await h.startCluster({ nodes: 2, nginx: true, sharded: MODE === 'sharded' });
-  t.after(() => cl.stop());
+  const defer = h.deferrer(t);
+  defer(() => cl.stop());
   const [A, B] = cl.nodes;
   const pins = await h.pinAddresses(cl.nginx, cl.nodes);
   const room = h.uniq('term');
@@ -152,7 +155,7 @@ test(`graceful SIGTERM of a node behind nginx (${MODE}): exits 0 within shutdown
     const sock = await h.connect(t, cl.nginx, { ...clientOpts, sub: h.uniq(label), transport, localAddress: pins.get('B'), label });
     senders.push(retryingSender(sock, room, { prefix: label, gapMs: 60 }));
   }
-  t.after(async () => { for (const s of senders) { s.running = false; h.closeSocket(s.socket); } });
+  defer(async () => { for (const s of senders) { s.running = false; h.closeSocket(s.socket); } });
   await h.waitUntil(() => senders.every((s) => s.acked.size >= 5), { ms: 20000, what: '5 acked messages per client' });
   const before = new Map(senders.map((s) => [s, s.acked.size]));
   const gone = {};

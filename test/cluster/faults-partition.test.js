@@ -12,26 +12,24 @@ const h = require('./lib/cluster');
 const BOUND_MS = Number(process.env.PRESENCE_DROP_BOUND_MS || 90000);
 
 test('a node cut off from Redis longer than the presence TTL: its users are dropped, then come back by themselves', async (t) => {
+  const defer = h.deferrer(t);
   const redis = await h.startRedis();
-  t.after(() => redis.stop());
+  defer(() => redis.stop());
   const proxy = await h.startProxy(redis.port);
-  t.after(() => proxy.close());
+  defer(() => proxy.close());
   const prefix = h.uniq('iohubpart');
   const A = await h.startNode(redis, { name: 'A', prefix });
-  t.after(() => A.stop());
+  defer(() => A.stop());
   const B = await h.startNode({ url: proxy.url }, { name: 'B', prefix });
-  t.after(() => B.stop());
-  t.after(() => { for (const s of socks) h.closeSocket(s); });
-  const socks = [];
+  defer(() => B.stop());
+  defer(() => h.closeClientsAndDrain([A, B]));
 
   const room = h.uniq('part');
   const obs = await h.connect(t, A, { sub: h.uniq('obs') });
-  socks.push(obs);
   await h.join(obs, room);
   const victimId = h.uniq('victim');
   const victim = await h.connect(t, B, { sub: victimId, transport: 'polling' });
   const peer = await h.connect(t, B, { sub: h.uniq('peer') });
-  socks.push(victim, peer);
   const joined = h.waitFor(obs, 'user_joined', (e) => e.userId === victimId);
   await h.join(victim, room);
   await joined;

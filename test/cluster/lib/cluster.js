@@ -631,6 +631,30 @@ function assertFail(reply, code, what = '') {
 // ---------------------------------------------------------------------------------------
 // A whole cluster
 
+/** Closes every open client socket, then waits (bounded) until each live node has none. */
+async function closeClientsAndDrain(nodes) {
+  for (const s of [...openSockets]) closeSocket(s);
+  for (const n of nodes) {
+    if (!n.alive()) continue;
+    await waitUntil(async () => (await connectedSockets(n)) === 0, { ms: 3000, what: `${n.name} drained` }).catch(() => {});
+  }
+}
+
+/**
+ * Cleanups run last-in first-out in one t.after (node:test runs separate after hooks in
+ * registration order). Returns defer(fn).
+ */
+function deferrer(t) {
+  const stack = [];
+  t.after(async () => {
+    while (stack.length) {
+      const fn = stack.pop();
+      try { await fn(); } catch { /* keep cleaning */ }
+    }
+  });
+  return (fn) => stack.push(fn);
+}
+
 /**
  * Redis + n nodes (+ nginx in front of the first two when opts.nginx). opts.sharded,
  * opts.prefix, opts.nodeArgs. Returns { redis, nodes, nginx, stop() }; stop() stops everything
@@ -644,11 +668,7 @@ async function startCluster(opts = {}) {
     // Clients first, then let each live node see them go before it gets SIGTERM (a node
     // stopped while polling clients are connected, or right as they leave, hangs until its
     // shutdown_timeout: a server bug the SIGTERM tests check on purpose, not in teardown).
-    for (const s of [...openSockets]) closeSocket(s);
-    for (const n of c.nodes) {
-      if (!n.alive()) continue;
-      await waitUntil(async () => (await connectedSockets(n)) === 0, { ms: 3000, what: `${n.name} drained` }).catch(() => {});
-    }
+    await closeClientsAndDrain(c.nodes);
     for (const s of started.reverse()) {
       try { await s.stop(); } catch (e) { errs.push(e); }
     }
@@ -681,6 +701,6 @@ module.exports = {
   ROOT, BIN, SECRET, API_KEY, TIMESTAMP_RE, NGINX_CONF,
   sleep, uniq, tmpDir, freePort, waitUntil, tcpOpen,
   startRedis, redisCmd, startProxy, startNode, logRecords, renderNginxConf, startNginx, startCluster,
-  token, request, fullHistory, connectedSockets, pinAddresses, ownerOf, agentFor,
+  token, request, fullHistory, connectedSockets, closeClientsAndDrain, deferrer, pinAddresses, ownerOf, agentFor,
   makeSocket, closeSocket, connect, waitFor, emitAck, join, send, barrier, seen, waitSeen, expectNoEvent, assertFail,
 };
