@@ -220,6 +220,7 @@ function makeSocket(server, opts = {}) {
   const socket = client === 'v2' ? ioV2(url, clientOptions(o)) : ioV4(url, clientOptions(o));
   socket.client = client;
   if (server.sockets) server.sockets.add(socket);
+  socket.on('disconnect', (reason) => { socket.lastDisconnect = { reason, at: new Date().toISOString() }; });
   record(socket, client);
   return socket;
 }
@@ -322,7 +323,8 @@ function emitAck(socket, event, ...args) {
     ms = args.pop().__timeout;
   }
   const p = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ack for "${event}" ${JSON.stringify(args).slice(0, 200)} within ${ms}ms`)), ms);
+    const timer = setTimeout(() => reject(new Error(`no ack for "${event}" ${JSON.stringify(args).slice(0, 200)} within ${ms}ms`
+      + ` (socket ${socket.connected ? 'still connected' : `disconnected: ${JSON.stringify(socket.lastDisconnect)}`})`)), ms);
     socket.emit(event, ...args, (...reply) => { clearTimeout(timer); resolve(reply[0]); });
   });
   p.catch(() => {});
