@@ -300,7 +300,9 @@ function waitFor(socket, event, pred = () => true, ms = 5000) {
   const p = new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, handler);
-      reject(new Error(`timeout after ${ms}ms waiting for "${event}" on ${socket.id || 'socket'}; got: ${JSON.stringify(socket.events.filter((e) => e.event === event).slice(-5))}`));
+      reject(new Error(`timeout after ${ms}ms waiting for "${event}" on ${socket.id || 'socket'}`
+        + ` (${socket.connected ? 'connected' : `disconnected: ${JSON.stringify(socket.lastDisconnect)}`});`
+        + ` got: ${JSON.stringify(socket.events.filter((e) => e.event === event).slice(-5))}`));
     }, ms);
     function handler(...args) {
       let ok;
