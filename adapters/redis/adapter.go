@@ -38,6 +38,9 @@ type AdapterOptions struct {
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout is how long a silent node still counts as alive (default 10s).
 	HeartbeatTimeout time.Duration
+	// ReplayLength is how many recent messages each namespace keeps in its replay stream
+	// "P-replay#nsp#", from which a node that lost Redis catches up (default 10000).
+	ReplayLength int64
 	// PublishTimeout bounds each publish and subscribe round trip to Redis (default 2s).
 	PublishTimeout time.Duration
 	// Logger receives Redis errors and dropped messages (default slog.Default()).
@@ -57,6 +60,9 @@ func (o AdapterOptions) withDefaults() AdapterOptions {
 	}
 	if o.HeartbeatTimeout <= 0 {
 		o.HeartbeatTimeout = 10 * time.Second
+	}
+	if o.ReplayLength <= 0 {
+		o.ReplayLength = 10000
 	}
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = 2 * time.Second
@@ -90,7 +96,9 @@ type Adapter struct {
 	ctx    context.Context // canceled by Close; bounds every Redis call
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the subscriber goroutine has returned
-	down   atomic.Bool   // the subscriber lost Redis: publishes fail at once
+	down   atomic.Bool   // the subscriber lost Redis: publishes are probes (see publish)
+	failed atomic.Int64  // when a publish last failed (Unix nanoseconds)
+	replay *replayLog
 
 	mu      sync.RWMutex
 	routes  map[string]route // subscribed channel or pattern -> receiver
@@ -137,6 +145,7 @@ func NewAdapter(ctx context.Context, client *goredis.Client, opts AdapterOptions
 		routes:  make(map[string]route),
 		nsps:    make(map[*nspAdapter]struct{}),
 		waiters: make(map[string][]chan struct{}),
+		replay:  newReplayLog(opts.HeartbeatInterval),
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	go a.receive()
@@ -352,10 +361,13 @@ func (a *Adapter) receive() {
 		case isTimeout(err):
 			a.ping()
 		case err != nil:
+			if !lost {
+				a.replay.lost(2 * a.opts.HeartbeatInterval)
+			}
 			lost = true
 			a.metrics.redisErrors.WithLabelValues("receive").Inc()
 			if !a.down.Swap(true) {
-				a.log.Warn("lost redis; publishing is off until the subscriber is back", "err", err)
+				a.log.Warn("lost redis; publishes fail fast (one probe per 50ms) until the subscriber is back", "err", err)
 			}
 			if !a.sleep(backoff) {
 				return
@@ -380,6 +392,7 @@ func (a *Adapter) handle(msg any, lost *bool) {
 		if *lost {
 			*lost = false
 			a.log.Info("redis subscriber resumed")
+			a.catchUp()
 			a.announce()
 		}
 	}
@@ -420,7 +433,8 @@ func (a *Adapter) announce() {
 	}
 }
 
-// dispatch hands a message to the namespace adapter subscribed to its channel.
+// dispatch hands a message to the namespace adapter subscribed to its channel, unless
+// it was handled from a replay stream already.
 func (a *Adapter) dispatch(msg *goredis.Message) {
 	key := msg.Channel
 	if msg.Pattern != "" {
@@ -429,31 +443,49 @@ func (a *Adapter) dispatch(msg *goredis.Message) {
 	a.mu.RLock()
 	r, ok := a.routes[key]
 	a.mu.RUnlock()
-	if ok {
+	if ok && (r.kind == routeResponses || a.replay.received(msg.Channel, msg.Payload)) {
 		r.nsp.handle(r.kind, []byte(msg.Payload))
 	}
 }
 
-// errRedisDown fails publishes at once while the subscriber has lost Redis, so local
-// delivery, which waits for the publish, is not slowed down by an outage.
+// errRedisDown fails publishes at once while Redis is lost, so local delivery, which
+// waits for the publish, is not slowed down by an outage.
 var errRedisDown = errors.New("redis unreachable")
 
-// publish sends payload on channel (SPUBLISH in sharded mode) and counts it.
-func (a *Adapter) publish(channel string, payload []byte, t adapter.MessageType) error {
+// probeInterval: while the subscriber has lost Redis, one publish per interval tries
+// Redis (for at most the interval); the others fail at once.
+const probeInterval = 50 * time.Millisecond
+
+// publish sends payload on channel (SPUBLISH in sharded mode) and counts it. A message
+// for every node (nsp != "") also goes into the namespace's replay stream; a response
+// to one node (nsp == "") does not.
+func (a *Adapter) publish(nsp, channel string, payload []byte, t adapter.MessageType) error {
+	timeout := a.opts.PublishTimeout
 	if a.down.Load() {
-		a.metrics.redisErrors.WithLabelValues("publish").Inc()
-		return fmt.Errorf("redis adapter: publish %s: %w", typeName(t), errRedisDown)
+		if time.Since(time.Unix(0, a.failed.Load())) < probeInterval {
+			a.metrics.redisErrors.WithLabelValues("publish").Inc()
+			return fmt.Errorf("redis adapter: publish %s: %w", typeName(t), errRedisDown)
+		}
+		timeout = probeInterval
 	}
-	ctx, cancel := context.WithTimeout(a.ctx, a.opts.PublishTimeout)
+	ctx, cancel := context.WithTimeout(a.ctx, timeout)
 	defer cancel()
 	var err error
-	if a.opts.Sharded {
+	switch {
+	case nsp != "":
+		err = a.publishLogged(ctx, nsp, channel, payload)
+	case a.opts.Sharded:
 		err = a.client.SPublish(ctx, channel, payload).Err()
-	} else {
+	default:
 		err = a.client.Publish(ctx, channel, payload).Err()
 	}
 	if err != nil {
-		a.redisError("publish", err, "type", typeName(t))
+		a.failed.Store(time.Now().UnixNano())
+		if a.down.Load() { // a failed probe: the loss is logged once already
+			a.metrics.redisErrors.WithLabelValues("publish").Inc()
+		} else {
+			a.redisError("publish", err, "type", typeName(t))
+		}
 		return fmt.Errorf("redis adapter: publish %s: %w", typeName(t), err)
 	}
 	a.metrics.published.WithLabelValues(typeName(t)).Inc()

@@ -81,7 +81,7 @@ func (n *nspAdapter) DoPublish(m *adapter.ClusterMessage) (adapter.Offset, error
 	if err != nil {
 		return "", fmt.Errorf("redis adapter: encode %s: %w", typeName(m.Type), err)
 	}
-	return "", n.set.publish(channel, payload, m.Type)
+	return "", n.set.publish(n.name, channel, payload, m.Type)
 }
 
 // encode picks the wire format and channel of an outgoing message: in classic mode a
@@ -101,7 +101,7 @@ func (n *nspAdapter) DoPublishResponse(to adapter.ServerId, m *adapter.ClusterRe
 	if err != nil {
 		return fmt.Errorf("redis adapter: encode %s: %w", typeName(m.Type), err)
 	}
-	return n.set.publish(n.ch.responseTo(to), payload, m.Type)
+	return n.set.publish("", n.ch.responseTo(to), payload, m.Type)
 }
 
 // guard runs fn, which may restart the library's heartbeat timer, unless the adapter is

@@ -1,6 +1,9 @@
 package redis_test
 
 import (
+	"context"
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -217,5 +220,65 @@ func TestCloseFromHandler(t *testing.T) {
 	a.io.Emit("msg", "still subscribed")
 	if got := onB.expect(t, "msg"); got != `"still subscribed"` {
 		t.Errorf("got %s", got)
+	}
+}
+
+// TestRedisRestartNoLoss sends as the chat server does: a message is broadcast only
+// after a Redis write for it succeeded (the store's Append), and every such message must
+// reach the other node, also when it is sent while that node's subscriber is still
+// reconnecting after a Redis restart.
+func TestRedisRestartNoLoss(t *testing.T) {
+	srv := redistest.Start(t, redistest.AppendOnly) // acked means stored, as with the store
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			nodes := startCluster(t, srv, mode, 2)
+			a, b := nodes[0], nodes[1]
+			onB := dial(t, b.http, "/")
+			join(t, b, onB, "room")
+			store := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
+			t.Cleanup(func() { _ = store.Close() })
+
+			acked := map[int]bool{}
+			send := func(i int) {
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				defer cancel()
+				if store.Incr(ctx, "appends").Err() == nil {
+					acked[i] = true
+					_ = a.io.To("room").Emit("msg", i)
+				}
+			}
+			i := 0
+			for ; len(acked) < 10; i++ {
+				send(i)
+			}
+			srv.Restart(t)
+			for after := len(acked); len(acked) < after+50; i++ {
+				send(i)
+				time.Sleep(2 * time.Millisecond) // a sender's pace, not a wait for a condition
+			}
+
+			got := map[int]bool{}
+			missing := func() []int {
+				var out []int
+				for n := range acked {
+					if !got[n] {
+						out = append(out, n)
+					}
+				}
+				slices.Sort(out)
+				return out
+			}
+			deadline := time.After(waitFor)
+			for len(missing()) > 0 {
+				select {
+				case ev := <-onB.events:
+					var n int
+					_ = json.Unmarshal(ev.Args[0], &n)
+					got[n] = true
+				case <-deadline:
+					t.Fatalf("acked messages %v (of %d, last %d) never reached the other node", missing(), len(acked), i-1)
+				}
+			}
+		})
 	}
 }

@@ -3,9 +3,10 @@
 //	srv := redistest.Start(t)          // stopped by t.Cleanup
 //	client := srv.Client(t)            // closed by t.Cleanup
 //	srv.Restart(t)                     // same port, empty data
+//	srv := redistest.Start(t, redistest.AppendOnly) // data survives Restart (AOF, fsync always)
 //
-// Each server listens on a free 127.0.0.1 port, keeps nothing on disk (no RDB, no AOF)
-// and runs in its own t.TempDir(). redis-server must be on PATH.
+// Each server listens on a free 127.0.0.1 port, keeps nothing on disk unless AppendOnly
+// (no RDB, no AOF) and runs in its own t.TempDir(). redis-server must be on PATH.
 package redistest
 
 import (
@@ -25,11 +26,19 @@ import (
 // startTimeout bounds how long a redis-server may take to answer PING.
 const startTimeout = 10 * time.Second
 
+// Option changes how Start runs the server.
+type Option func(*Server)
+
+// AppendOnly keeps the data in an append-only file synced on every write, so it survives
+// Stop and Restart, as a production Redis with appendonly yes would.
+func AppendOnly(s *Server) { s.aof = true }
+
 // Server is one redis-server process.
 type Server struct {
 	// Addr is host:port of the server.
 	Addr string
 
+	aof  bool
 	dir  string
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -37,12 +46,15 @@ type Server struct {
 }
 
 // Start runs a redis-server on a free port and stops it when the test ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redistest: redis-server not installed (scripts/install-deps.sh installs it): %v", err)
 	}
 	s := &Server{dir: t.TempDir()}
+	for _, o := range opts {
+		o(s)
+	}
 	var err error
 	for range 3 { // a free port can be taken by someone else before redis binds it
 		var port int
@@ -83,7 +95,8 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
-// Restart stops the server (if it still runs) and starts an empty one on the same port.
+// Restart stops the server (if it still runs) and starts it again on the same port:
+// empty, or with its data under AppendOnly.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
@@ -95,9 +108,13 @@ func (s *Server) Restart(t testing.TB) {
 // start runs redis-server on s.Addr and waits until it answers PING.
 func (s *Server) start() error {
 	_, port, _ := net.SplitHostPort(s.Addr)
-	cmd := exec.Command("redis-server",
-		"--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--loglevel", "warning")
+	aof := []string{"--appendonly", "no"}
+	if s.aof {
+		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--loglevel", "warning"}, aof...)
+	cmd := exec.Command("redis-server", args...)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
