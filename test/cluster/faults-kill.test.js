@@ -103,14 +103,16 @@ test(`kill -9 of a node mid-traffic through nginx (${MODE}): clients move to the
   assert.deepEqual(notDelivered.filter((x) => !inFlight.has(x.split(' ')[0])), [], 'every acked message not in flight at the kill reached the observer on the surviving node');
 });
 
-test(`presence drops a killed node's users (${MODE}): user_left on the surviving node, measured`, async (t) => {
-  const cl = await h.startCluster({ nodes: 2, sharded: MODE === 'sharded' });
+test(`presence drops a killed node's users (${MODE}, three nodes): user_left on both survivors once, measured`, async (t) => {
+  const cl = await h.startCluster({ nodes: 3, sharded: MODE === 'sharded' });
   const defer = h.deferrer(t);
   defer(() => cl.stop());
-  const [A, B] = cl.nodes;
+  const [A, B, C] = cl.nodes;
   const room = h.uniq('pd');
   const obs = await h.connect(t, A, { sub: h.uniq('obs') });
+  const obsC = await h.connect(t, C, { sub: h.uniq('obsC'), transport: 'polling' });
   await h.join(obs, room);
+  await h.join(obsC, room);
   const victimId = h.uniq('victim');
   const bothId = h.uniq('both');
   const victim = await h.connect(t, B, { sub: victimId, transport: 'polling' });
@@ -121,22 +123,34 @@ test(`presence drops a killed node's users (${MODE}): user_left on the surviving
   await joined;
   await h.join(bothOnB, room);
   await h.join(bothOnA, room);
-  assert.equal((await h.request(A.url, 'GET', `/api/v1/rooms/${room}/users`)).body.count, 3);
+  assert.equal((await h.request(A.url, 'GET', `/api/v1/rooms/${room}/users`)).body.count, 4);
 
   const left = h.waitFor(obs, 'user_left', (e) => e.userId === victimId, PRESENCE_DROP_BOUND_MS);
   const mark = obs.events.length;
+  const markC = obsC.events.length;
   const killedAt = Date.now();
   await B.kill();
   const ev = await left;
   const dropMs = Date.now() - killedAt;
   assert.deepEqual(ev, { roomId: room, userId: victimId, userName: `Name ${victimId}` });
-  await h.waitSeen(obs, 'room_users', (e) => e.count === 2, { mark });
-  await h.waitUntil(async () => (await h.request(A.url, 'GET', `/api/v1/rooms/${room}/users`)).body.count === 2, { ms: 10000, what: 'count 2 after the drop' });
-  const users = (await h.request(A.url, 'GET', `/api/v1/rooms/${room}/users`)).body.users.map((u) => u.userId);
-  assert.ok(users.includes(bothId), 'a user with a socket on the surviving node stays present');
+  await h.waitSeen(obsC, 'user_left', (e) => e.userId === victimId, { mark: markC });
+  const dropMsC = Date.now() - killedAt;
+  await h.waitSeen(obs, 'room_users', (e) => e.count === 3, { mark });
+  await h.waitSeen(obsC, 'room_users', (e) => e.count === 3, { mark: markC });
+  for (const n of [A, C]) {
+    await h.waitUntil(async () => (await h.request(n.url, 'GET', `/api/v1/rooms/${room}/users`)).body.count === 3, { ms: 10000, what: `count 3 on ${n.name} after the drop` });
+  }
+  const users = (await h.request(C.url, 'GET', `/api/v1/rooms/${room}/users`)).body.users.map((u) => u.userId);
+  assert.ok(users.includes(bothId), 'a user with a socket on a surviving node stays present');
   assert.ok(!users.includes(victimId));
-  assert.equal(h.seen(obs, 'user_left', (e) => e.userId === bothId).length, 0, 'no user_left for a user still connected to A');
-  const summary = `presence drop after kill -9: user_left on the surviving node ${dropMs} ms after the kill`;
+  // Both survivors sweep; the user must be announced once, not once per survivor. A quiet
+  // window of one heartbeat period (NodeTTL/3 = 5 s) lets a second sweep show up if it would.
+  await h.expectNoEvent(obs, 'user_left', (e) => e.userId === victimId, 6000);
+  for (const [o, m] of [[obs, mark], [obsC, markC]]) {
+    assert.equal(h.seen(o, 'user_left', (e) => e.userId === victimId, m).length, 1, `${o.label}: user_left exactly once`);
+    assert.equal(h.seen(o, 'user_left', (e) => e.userId === bothId).length, 0, `${o.label}: no user_left for a user still connected to A`);
+  }
+  const summary = `presence drop after kill -9: user_left on the surviving nodes ${dropMs} ms (A) / ${dropMsC} ms (C) after the kill, once each`;
   t.diagnostic(summary);
   console.log(`# ${summary}`);
 });
