@@ -353,6 +353,33 @@ for (const mode of MODES) {
       }
     });
 
+    test('redis.key_prefix isolates clusters sharing one Redis: same room name, nothing crosses', async (t) => {
+      const defer = h.deferrer(t);
+      const X = await h.startNode(cl.redis, { name: 'X', prefix: h.uniq('otherprefix'), sharded: mode === 'sharded' });
+      defer(() => X.stop());
+      defer(() => h.closeClientsAndDrain([X]));
+      const room = h.uniq('iso');
+      const a = await h.connect(t, A, { sub: h.uniq('a') });
+      const x = await h.connect(t, X, { sub: h.uniq('x') });
+      await h.join(a, room);
+      const jx = await h.join(x, room);
+      assert.equal(jx.count, 1, 'presence is per prefix');
+      assert.deepEqual(jx.history, []);
+      await h.send(a, room, 'cluster 1');
+      await h.send(x, room, 'cluster 2');
+      const e = await h.request(A.url, 'POST', '/api/v1/emit', { body: { rooms: [room], event: 'ping1', data: {} } });
+      assert.equal(e.status, 202);
+      await h.waitSeen(a, 'ping1');
+      await h.barrier(a, room);
+      await h.barrier(x, room);
+      await h.expectNoEvent(x, 'ping1', () => true, 500);
+      assert.deepEqual(h.seen(a, 'new_message').map((m) => m.content), ['cluster 1']);
+      assert.deepEqual(h.seen(x, 'new_message').map((m) => m.content), ['cluster 2']);
+      assert.equal((await h.request(X.url, 'GET', `/api/v1/rooms/${room}/users`)).body.count, 1);
+      assert.deepEqual((await h.fullHistory(X, room)).map((m) => m.content), ['cluster 2']);
+      assert.deepEqual((await h.fullHistory(B, room)).map((m) => m.content), ['cluster 1']);
+    });
+
     test('namespaces stay separate across nodes: /chat room is not / room', async (t) => {
       const room = h.uniq('ns');
       const a = await h.connect(t, A, { sub: h.uniq('a'), nsp: '/chat' });
