@@ -348,6 +348,9 @@ async function startNginx(nodes) {
   const dir = tmpDir('iohub-cluster-nginx-');
   fs.mkdirSync(path.join(dir, 'temp'));
   fs.mkdirSync(path.join(dir, 'logs'));
+  // Started as root, nginx runs its workers as "nobody": let them use the temp dirs.
+  fs.chmodSync(dir, 0o755);
+  fs.chmodSync(path.join(dir, 'temp'), 0o777);
   const port = await freePort();
   const confPath = path.join(dir, 'nginx.conf');
   fs.writeFileSync(confPath, renderNginxConf(port, nodes.map((n) => n.port)));
