@@ -301,7 +301,7 @@ function waitFor(socket, event, pred = () => true, ms = 5000) {
     const timer = setTimeout(() => {
       socket.off(event, handler);
       reject(new Error(`timeout after ${ms}ms waiting for "${event}" on ${socket.id || 'socket'}`
-        + ` (${socket.connected ? 'connected' : `disconnected: ${JSON.stringify(socket.lastDisconnect)}`});`
+        + ` (${socket.connected ? 'connected' : 'disconnected'}; last disconnect: ${JSON.stringify(socket.lastDisconnect || null)});`
         + ` got: ${JSON.stringify(socket.events.filter((e) => e.event === event).slice(-5))}`));
     }, ms);
     function handler(...args) {
@@ -326,7 +326,7 @@ function emitAck(socket, event, ...args) {
   }
   const p = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ack for "${event}" ${JSON.stringify(args).slice(0, 200)} within ${ms}ms`
-      + ` (socket ${socket.connected ? 'still connected' : `disconnected: ${JSON.stringify(socket.lastDisconnect)}`})`)), ms);
+      + ` (socket ${socket.connected ? 'connected' : 'disconnected'}; last disconnect: ${JSON.stringify(socket.lastDisconnect || null)})`)), ms);
     socket.emit(event, ...args, (...reply) => { clearTimeout(timer); resolve(reply[0]); });
   });
   p.catch(() => {});
