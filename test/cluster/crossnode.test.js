@@ -319,14 +319,14 @@ for (const mode of MODES) {
       const e1 = await h.request(A.url, 'POST', '/api/v1/emit', { body: { rooms: [room], event: 'announcement', data: { n: 1 } } });
       assert.equal(e1.status, 202, e1.text);
       assert.deepEqual(await got, { n: 1 });
-      await h.waitFor(alice, 'announcement', (d) => d.n === 1);
+      await h.waitSeen(alice, 'announcement', (d) => d.n === 1);
 
       // except, across nodes: bob is in room2 and excluded
       const room2 = h.uniq('api2');
       await h.join(bob, room2);
       const e2 = await h.request(A.url, 'POST', '/api/v1/emit', { body: { rooms: [room], except: [room2], event: 'announcement', data: { n: 2 } } });
       assert.equal(e2.status, 202);
-      await h.waitFor(alice, 'announcement', (d) => d.n === 2);
+      await h.waitSeen(alice, 'announcement', (d) => d.n === 2);
       await h.barrier(bob, room);
       await h.expectNoEvent(bob, 'announcement', (d) => d.n === 2, 500);
 
