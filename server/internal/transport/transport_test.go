@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,7 +26,7 @@ type testServer struct {
 	connected chan *socket.Socket
 }
 
-func newTestServer(t *testing.T, configure func(*socket.ServerOptions)) *testServer {
+func newTestServer(t testing.TB, configure func(*socket.ServerOptions)) *testServer {
 	t.Helper()
 	o := socket.DefaultServerOptions()
 	o.SetServeClient(false)
@@ -53,13 +54,13 @@ func newTestServer(t *testing.T, configure func(*socket.ServerOptions)) *testSer
 
 // client is a raw Engine.IO 4 / Socket.IO 5 client over one WebSocket.
 type client struct {
-	t *testing.T
+	t testing.TB
 	c *ws.Conn
 }
 
 // dial opens a websocket session (or upgrades sid when not empty) without connecting to
 // a namespace.
-func (ts *testServer) dial(t *testing.T, sid string) *client {
+func (ts *testServer) dial(t testing.TB, sid string) *client {
 	t.Helper()
 	u := ts.url + "?EIO=4&transport=websocket"
 	if sid != "" {
@@ -75,18 +76,37 @@ func (ts *testServer) dial(t *testing.T, sid string) *client {
 }
 
 // connect opens a session, joins namespace "/" and returns the server's socket.
-func (ts *testServer) connect(t *testing.T) (*client, *socket.Socket) {
+func (ts *testServer) connect(t testing.TB) (*client, *socket.Socket) {
 	t.Helper()
 	c := ts.dial(t, "")
-	c.expectPrefix(ws.TextMessage, "0{")
-	c.send("40")
-	c.expectPrefix(ws.TextMessage, "40{")
+	s, err := c.join(ts.connected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, s
+}
+
+// join reads the open packet, connects to namespace "/" and waits for the server's socket.
+func (c *client) join(connected <-chan *socket.Socket) (*socket.Socket, error) {
+	for _, step := range []struct{ send, want string }{{"", "0{"}, {"40", "40{"}} {
+		if step.send != "" {
+			if err := c.c.WriteMessage(ws.TextMessage, []byte(step.send)); err != nil {
+				return nil, fmt.Errorf("write %q: %w", step.send, err)
+			}
+		}
+		mt, msg, err := c.next()
+		if err != nil {
+			return nil, fmt.Errorf("reading (want %q…): %w", step.want, err)
+		}
+		if mt != ws.TextMessage || !bytes.HasPrefix(msg, []byte(step.want)) {
+			return nil, fmt.Errorf("got type %d %q, want %q…", mt, msg, step.want)
+		}
+	}
 	select {
-	case s := <-ts.connected:
-		return c, s
+	case s := <-connected:
+		return s, nil
 	case <-time.After(5 * time.Second):
-		t.Fatal("no connection event")
-		return nil, nil
+		return nil, errors.New("no connection event")
 	}
 }
 
