@@ -96,8 +96,7 @@ type Adapter struct {
 	ctx    context.Context // canceled by Close; bounds every Redis call
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the subscriber goroutine has returned
-	down   atomic.Bool   // the subscriber lost Redis: publishes are probes (see publish)
-	failed atomic.Int64  // when a publish last failed (Unix nanoseconds)
+	down   atomic.Bool   // the subscriber lost Redis: publishes get a short timeout
 	replay *replayLog
 
 	mu      sync.RWMutex
@@ -367,7 +366,7 @@ func (a *Adapter) receive() {
 			lost = true
 			a.metrics.redisErrors.WithLabelValues("receive").Inc()
 			if !a.down.Swap(true) {
-				a.log.Warn("lost redis; publishes fail fast (one probe per 50ms) until the subscriber is back", "err", err)
+				a.log.Warn("lost redis; publishes time out after 50ms until the subscriber is back", "err", err)
 			}
 			if !a.sleep(backoff) {
 				return
@@ -448,13 +447,11 @@ func (a *Adapter) dispatch(msg *goredis.Message) {
 	}
 }
 
-// errRedisDown fails publishes at once while Redis is lost, so local delivery, which
-// waits for the publish, is not slowed down by an outage.
-var errRedisDown = errors.New("redis unreachable")
-
-// probeInterval: while the subscriber has lost Redis, one publish per interval tries
-// Redis (for at most the interval); the others fail at once.
-const probeInterval = 50 * time.Millisecond
+// downTimeout bounds a publish while the subscriber has lost Redis, so that local
+// delivery, which waits for the publish, is slowed down little by an outage. Every
+// publish still tries: one that fails at once would be lost in the moments when Redis is
+// back but the subscriber has not noticed yet, after the store accepted the message.
+const downTimeout = 50 * time.Millisecond
 
 // publish sends payload on channel (SPUBLISH in sharded mode) and counts it. A message
 // for every node (nsp != "") also goes into the namespace's replay stream; a response
@@ -462,11 +459,7 @@ const probeInterval = 50 * time.Millisecond
 func (a *Adapter) publish(nsp, channel string, payload []byte, t adapter.MessageType) error {
 	timeout := a.opts.PublishTimeout
 	if a.down.Load() {
-		if time.Since(time.Unix(0, a.failed.Load())) < probeInterval {
-			a.metrics.redisErrors.WithLabelValues("publish").Inc()
-			return fmt.Errorf("redis adapter: publish %s: %w", typeName(t), errRedisDown)
-		}
-		timeout = probeInterval
+		timeout = min(timeout, downTimeout)
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, timeout)
 	defer cancel()
@@ -480,8 +473,7 @@ func (a *Adapter) publish(nsp, channel string, payload []byte, t adapter.Message
 		err = a.client.Publish(ctx, channel, payload).Err()
 	}
 	if err != nil {
-		a.failed.Store(time.Now().UnixNano())
-		if a.down.Load() { // a failed probe: the loss is logged once already
+		if a.down.Load() { // the loss is logged once already
 			a.metrics.redisErrors.WithLabelValues("publish").Inc()
 		} else {
 			a.redisError("publish", err, "type", typeName(t))

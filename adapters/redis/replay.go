@@ -185,9 +185,7 @@ func (a *Adapter) catchUp() {
 
 // catchUpNamespace replays the missed entries of one namespace in order.
 func (a *Adapter) catchUpNamespace(n *nspAdapter) error {
-	ctx, cancel := context.WithTimeout(a.ctx, a.opts.PublishTimeout)
-	defer cancel()
-	entries, err := a.client.XRangeN(ctx, replayKey(a.opts.KeyPrefix, n.name), "("+a.replay.from, "+", a.opts.ReplayLength).Result()
+	entries, err := a.missedEntries(n)
 	if err != nil {
 		return err
 	}
@@ -209,4 +207,25 @@ func (a *Adapter) catchUpNamespace(n *nspAdapter) error {
 		a.log.Info("replayed messages missed while redis was lost", "nsp", n.name, "count", replayed)
 	}
 	return nil
+}
+
+// catchUpPatience bounds how long the subscriber keeps trying to read a replay stream
+// before it goes on without: right after Redis is back, go-redis may refuse new
+// connections for up to a second (its dial circuit breaker) although the subscriber's
+// own connection is up again.
+const catchUpPatience = 5 * time.Second
+
+// missedEntries reads the replay stream of n from the loss on, retrying with backoff.
+func (a *Adapter) missedEntries(n *nspAdapter) ([]goredis.XMessage, error) {
+	deadline := time.Now().Add(catchUpPatience)
+	backoff := minBackoff
+	for {
+		ctx, cancel := context.WithTimeout(a.ctx, a.opts.PublishTimeout)
+		entries, err := a.client.XRangeN(ctx, replayKey(a.opts.KeyPrefix, n.name), "("+a.replay.from, "+", a.opts.ReplayLength).Result()
+		cancel()
+		if err == nil || time.Now().After(deadline) || !a.sleep(backoff) {
+			return entries, err
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
 }
