@@ -82,10 +82,12 @@ func (o AdapterOptions) withDefaults() AdapterOptions {
 // handlers run there too, so they must not wait for another cluster request (its answers
 // would queue behind them).
 //
-// While Redis is unreachable, local delivery goes on, publishes fail (logged, counted),
-// and the subscriber retries with backoff; when Redis is back, go-redis resubscribes and
-// every namespace announces itself again. Messages published meanwhile are lost, as with
-// any Redis pub/sub.
+// While Redis is unreachable, local delivery goes on, publishes fail within 50ms
+// (counted; the loss is logged once), and the subscriber retries every 200ms at most;
+// when Redis is back, go-redis resubscribes, the node catches up from the replay streams
+// on what other iohub nodes published while it was away (see replay.go), and every
+// namespace announces itself again. What Node peers publish meanwhile is lost, as with any
+// Redis pub/sub.
 type Adapter struct {
 	client  *goredis.Client
 	opts    AdapterOptions

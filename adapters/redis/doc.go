@@ -41,6 +41,13 @@
 // Classic senders (Node's classic adapter, the emitter) do not heartbeat, so they never
 // count in ServerCount; Node sharded servers count while they keep publishing.
 //
+// Pub/sub forgets what a node misses while its subscriber reconnects. So iohub nodes
+// also append every message for all nodes, in the same round trip, to a capped stream
+// "P-replay#nsp#" (AdapterOptions.ReplayLength entries, default 10000); a node that lost
+// Redis reads what it missed from there before anything newer. With Redis persistence
+// (appendonly yes), a message a node published, for instance after the store accepted it,
+// reaches every other iohub node across a Redis restart.
+//
 // Payload structs travel as JSON or msgpack; msgpack falls back to json tags, so a struct
 // with json tags encodes the same way in both.
 package redis

@@ -170,9 +170,8 @@ func TestRedisRestart(t *testing.T) {
 			}
 			srv.Restart(t)
 
-			// Broadcasts published while a subscriber reconnects are lost (pub/sub): keep
-			// sending until one crosses in each direction; then the cluster must be whole
-			// again by itself.
+			// Broadcasts published while Redis is down fail: keep sending until one crosses
+			// in each direction; then the cluster must be whole again by itself.
 			crossing(t, a, onB)
 			crossing(t, b, onA)
 			for _, n := range nodes {
