@@ -21,10 +21,11 @@ import (
 //
 // A room numbers its messages 1, 2, 3, ... and a message's ID is chat.FormatID(seq), 20
 // zero-padded decimal digits, so IDs sort byte-wise like the keys. The last seq is the
-// room's last key in msgs, and the unread count is the last seq minus the cursor's seq.
+// room's last key in msgs (or in an overlay, see overlay.go), and the unread count is the
+// last seq minus the cursor's seq.
 //
-// Flat buckets, rather than a bucket per room, keep a commit that touches many rooms to
-// a few pages per room: that is what lets one fsync serve many senders in many rooms.
+// Flat buckets, rather than a bucket per room, keep a checkpoint, which touches many
+// rooms, to a few pages per room.
 var (
 	msgsBucket    = []byte("msgs")
 	cursorsBucket = []byte("cursors")
@@ -68,11 +69,39 @@ func createBuckets(tx *bbolt.Tx) error {
 	return nil
 }
 
-// room addresses one room's entries within a transaction.
+// view is what one operation sees: a bbolt read transaction under the overlays of the
+// writes not checkpointed yet. The writer's view also has the overlay of its batch, where
+// its writes go.
+type view struct {
+	tx    *bbolt.Tx
+	mem   *overlay // logged since the last checkpoint; read-only here
+	batch *overlay // nil except in the writer
+}
+
+// overlays are the views's overlays, newest first.
+func (v *view) overlays() []*overlay {
+	if v.batch == nil {
+		return []*overlay{v.mem}
+	}
+	return []*overlay{v.batch, v.mem}
+}
+
+// get is the value of key in key-value bucket b (kvCursors, kvDedup), or nil.
+func (v *view) get(b int, key []byte) []byte {
+	for _, o := range v.overlays() {
+		if val, ok := o.kv[b][string(key)]; ok {
+			return val
+		}
+	}
+	return v.tx.Bucket(kvBuckets[b]).Get(key)
+}
+
+// room addresses one room's entries within a view.
 type room struct {
-	ref                  chat.RoomRef
-	msgs, cursors, dedup *bbolt.Bucket
-	prefix               []byte
+	ref    chat.RoomRef
+	v      *view
+	msgs   *bbolt.Bucket
+	prefix []byte
 }
 
 // appendFill is the FillPercent of msgs, where each room only appends: a page that
@@ -80,17 +109,9 @@ type room struct {
 // are client ids in any order, so that bucket keeps bbolt's default.)
 const appendFill = 0.95
 
-// openRoom addresses the room in tx; a room without messages simply has no entries.
-func openRoom(tx *bbolt.Tx, ref chat.RoomRef) room {
-	r := room{
-		ref:     ref,
-		msgs:    tx.Bucket(msgsBucket),
-		cursors: tx.Bucket(cursorsBucket),
-		dedup:   tx.Bucket(dedupBucket),
-		prefix:  key(ref.Namespace, ref.Room),
-	}
-	r.msgs.FillPercent = appendFill
-	return r
+// room addresses the room in v; a room without messages simply has no entries.
+func (v *view) room(ref chat.RoomRef) room {
+	return room{ref: ref, v: v, msgs: v.tx.Bucket(msgsBucket), prefix: key(ref.Namespace, ref.Room)}
 }
 
 // withPrefix is the room's prefix followed by the given parts.
@@ -120,22 +141,45 @@ func (r room) seekBefore(c *bbolt.Cursor, bound uint64) (k, v []byte) {
 	return c.Prev()
 }
 
+// pending is the encoded message seq when it is in an overlay, else nil.
+func (r room) pending(seq uint64) []byte {
+	for _, o := range r.v.overlays() {
+		if val := o.tails[string(r.prefix)].get(seq); val != nil {
+			return val
+		}
+	}
+	return nil
+}
+
 // last is the sequence of the room's newest message (0 when it has none).
 func (r room) last() uint64 {
+	for _, o := range r.v.overlays() {
+		if t := o.tails[string(r.prefix)]; t != nil {
+			return t.last()
+		}
+	}
 	k, _ := r.seekBefore(r.msgs.Cursor(), math.MaxUint64)
 	return r.seqAt(k)
+}
+
+// stored is the encoded message seq, or nil when the room has none.
+func (r room) stored(seq uint64) []byte {
+	if val := r.pending(seq); val != nil {
+		return val
+	}
+	return r.msgs.Get(r.msgKey(seq))
 }
 
 // find is the sequence of the message with the given id; ok is false when the room has no
 // such message.
 func (r room) find(id string) (seq uint64, ok bool) {
 	seq, ok = chat.ParseID(r.ref, id)
-	return seq, ok && r.msgs.Get(r.msgKey(seq)) != nil
+	return seq, ok && r.stored(seq) != nil
 }
 
 // message reads the message with sequence seq, which the caller knows exists.
 func (r room) message(seq uint64) (chat.Message, error) {
-	v := r.msgs.Get(r.msgKey(seq))
+	v := r.stored(seq)
 	if v == nil {
 		return chat.Message{}, fmt.Errorf("message %d is missing", seq)
 	}
@@ -145,12 +189,12 @@ func (r room) message(seq uint64) (chat.Message, error) {
 // duplicateOf is the sequence of the message author stored with clientMessageID (0 when
 // there is none).
 func (r room) duplicateOf(author, clientMessageID string) uint64 {
-	return bytesSeq(r.dedup.Get(r.withPrefix(author, clientMessageID)))
+	return bytesSeq(r.v.get(kvDedup, r.withPrefix(author, clientMessageID)))
 }
 
 // cursor is the sequence userID has read up to (0 before the first read).
 func (r room) cursor(userID string) uint64 {
-	return bytesSeq(r.cursors.Get(r.withPrefix(userID)))
+	return bytesSeq(r.v.get(kvCursors, r.withPrefix(userID)))
 }
 
 // readState describes cursor seq as chat.Store reports it: the ID ("" for 0) and the
@@ -163,23 +207,20 @@ func (r room) readState(seq uint64) (cursor string, unread int) {
 	return chat.FormatID(r.ref, seq), unread
 }
 
-// put stores msg as message seq and moves its author's cursor to it.
+// put stores msg as message seq, the room's next, and moves its author's cursor to it.
+// Only the writer's view can put.
 func (r room) put(seq uint64, msg chat.Message) error {
-	if err := r.msgs.Put(r.msgKey(seq), encode(msg)); err != nil {
+	if err := r.v.batch.putMsg(string(r.prefix), seq, encode(msg)); err != nil {
 		return fmt.Errorf("put message: %w", err)
 	}
 	if msg.ClientMessageID != nil {
-		if err := r.dedup.Put(r.withPrefix(msg.UserID, *msg.ClientMessageID), seqBytes(seq)); err != nil {
-			return fmt.Errorf("put client message id: %w", err)
-		}
+		r.v.batch.kv[kvDedup][string(r.withPrefix(msg.UserID, *msg.ClientMessageID))] = seqBytes(seq)
 	}
-	return r.setCursor(msg.UserID, seq)
+	r.setCursor(msg.UserID, seq)
+	return nil
 }
 
-// setCursor records that userID has read up to seq.
-func (r room) setCursor(userID string, seq uint64) error {
-	if err := r.cursors.Put(r.withPrefix(userID), seqBytes(seq)); err != nil {
-		return fmt.Errorf("put read cursor: %w", err)
-	}
-	return nil
+// setCursor records that userID has read up to seq. Only the writer's view can set it.
+func (r room) setCursor(userID string, seq uint64) {
+	r.v.batch.kv[kvCursors][string(r.withPrefix(userID))] = seqBytes(seq)
 }

@@ -1,6 +1,8 @@
-// Package bolt is the embedded, durable chat.Store: one bbolt file, every Append and
-// MarkRead on disk (fsynced) before it returns. Concurrent writes share transactions and
-// fsyncs through a single writer goroutine (group commit); reads run in parallel.
+// Package bolt is the embedded, durable chat.Store: a bbolt file and a write-ahead log,
+// every Append and MarkRead on disk (in the log, fdatasync'ed) before it returns.
+// Concurrent writes share log records and syncs through a single writer goroutine (group
+// commit), which moves them into the bbolt file in large checkpoints; reads run in
+// parallel.
 package bolt
 
 import (
@@ -22,10 +24,18 @@ import (
 // FileName is the database file that Open creates in its directory.
 const FileName = "iohub.db"
 
+// walSlack is how far beyond Options.CheckpointBytes the log is preallocated: room for
+// the batch that crosses it.
+const walSlack = 1 << 20
+
 // Options tunes a Store. The zero value is ready to use.
 type Options struct {
-	// MaxBatch caps how many writes share one transaction and fsync. Default 256.
+	// MaxBatch caps how many writes share one log record and sync. Default 256.
 	MaxBatch int
+	// CheckpointBytes is the size of the log at which the writer moves the writes it
+	// holds into the bbolt file and empties the log. Until then they are also kept in
+	// memory. Default 4 MiB.
+	CheckpointBytes int64
 	// LockTimeout is how long Open waits for another process to release the database
 	// file before it fails. Default 1s.
 	LockTimeout time.Duration
@@ -35,6 +45,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
+	}
+	if o.CheckpointBytes <= 0 {
+		o.CheckpointBytes = 4 << 20
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = time.Second
@@ -53,9 +66,10 @@ type Store struct {
 
 var _ chat.Store = (*Store)(nil)
 
-// Open opens (creating when needed) the directory dir and the database FileName in it.
-// One Store at a time, in any process, can have the file open: Open waits up to
-// opts.LockTimeout for another to close it, then fails.
+// Open opens (creating when needed) the directory dir, the database FileName and the log
+// WALFileName in it, and moves what the log holds (after a crash) into the database.
+// One Store at a time, in any process, can have the files open: Open waits up to
+// opts.LockTimeout for another to close them, then fails.
 func Open(dir string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -73,7 +87,19 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := db.Update(createBuckets); err != nil {
 		return nil, fmt.Errorf("initialise %s: %w", path, errors.Join(err, db.Close()))
 	}
-	return &Store{db: db, writer: newWriter(db, opts.MaxBatch)}, nil
+	// The bbolt file lock is held: no other Store has the log open.
+	mem := newOverlay()
+	log, err := openWAL(dir, opts.CheckpointBytes+walSlack, mem)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	if !mem.empty() { // before the log is written again
+		if err := db.Update(mem.apply); err != nil {
+			return nil, fmt.Errorf("apply the log to %s: %w", path, errors.Join(err, log.close(), db.Close()))
+		}
+		mem = newOverlay()
+	}
+	return &Store{db: db, writer: newWriter(db, log, mem, opts)}, nil
 }
 
 // Append implements chat.Store. It returns once the message is on disk.
@@ -82,8 +108,8 @@ func (s *Store) Append(ctx context.Context, ref chat.RoomRef, msg chat.Message) 
 		stored chat.Message
 		dup    bool
 	)
-	err := s.writer.do(ctx, func(tx *bbolt.Tx) (err error) {
-		stored, dup, err = appendTx(tx, ref, msg)
+	err := s.writer.do(ctx, func(v *view) (err error) {
+		stored, dup, err = appendTx(v, ref, msg)
 		return err
 	})
 	if err != nil {
@@ -92,9 +118,9 @@ func (s *Store) Append(ctx context.Context, ref chat.RoomRef, msg chat.Message) 
 	return stored, dup, nil
 }
 
-// appendTx is Append within the writer's transaction.
-func appendTx(tx *bbolt.Tx, ref chat.RoomRef, msg chat.Message) (chat.Message, bool, error) {
-	r := openRoom(tx, ref)
+// appendTx is Append within the writer's view.
+func appendTx(v *view, ref chat.RoomRef, msg chat.Message) (chat.Message, bool, error) {
+	r := v.room(ref)
 	if msg.ClientMessageID != nil {
 		if seq := r.duplicateOf(msg.UserID, *msg.ClientMessageID); seq != 0 {
 			orig, err := r.message(seq)
@@ -113,8 +139,8 @@ func appendTx(tx *bbolt.Tx, ref chat.RoomRef, msg chat.Message) (chat.Message, b
 
 // History implements chat.Store. before is compared byte-wise, so any string works.
 func (s *Store) History(_ context.Context, ref chat.RoomRef, before string, limit int) (msgs []chat.Message, hasMore bool, err error) {
-	err = s.db.View(func(tx *bbolt.Tx) error {
-		msgs, hasMore, err = historyTx(tx, ref, before, limit)
+	err = s.writer.read(func(v *view) error {
+		msgs, hasMore, err = historyTx(v, ref, before, limit)
 		return err
 	})
 	if err != nil {
@@ -123,25 +149,40 @@ func (s *Store) History(_ context.Context, ref chat.RoomRef, before string, limi
 	return msgs, hasMore, nil
 }
 
-// historyTx is History within a read transaction: it walks the room's messages backwards
-// from the newest one older than before.
-func historyTx(tx *bbolt.Tx, ref chat.RoomRef, before string, limit int) ([]chat.Message, bool, error) {
+// historyTx is History within a view: it walks the room's messages backwards from the
+// newest one older than before, first those in the overlay, then those in the file.
+func historyTx(v *view, ref chat.RoomRef, before string, limit int) ([]chat.Message, bool, error) {
 	bound := uint64(math.MaxUint64)
 	if before != "" {
 		bound = chat.IDBound(ref, before)
 	}
-	r, page := openRoom(tx, ref), []chat.Message{}
+	r, page := v.room(ref), []chat.Message{}
+	if bound == 0 {
+		return page, false, nil
+	}
+	seq := min(r.last(), bound-1) // the next message to add to the page, 0 for none
+	for ; seq > 0 && len(page) < limit; seq-- {
+		val := r.pending(seq)
+		if val == nil {
+			break
+		}
+		msg, err := decode(val)
+		if err != nil {
+			return nil, false, err
+		}
+		page = append(page, msg)
+	}
 	c := r.msgs.Cursor()
-	k, v := r.seekBefore(c, bound)
-	for ; r.seqAt(k) != 0 && len(page) < limit; k, v = c.Prev() {
-		msg, err := decode(v)
+	k, val := r.seekBefore(c, seq+1)
+	for ; r.seqAt(k) != 0 && len(page) < limit; k, val = c.Prev() {
+		msg, err := decode(val)
 		if err != nil {
 			return nil, false, err
 		}
 		page = append(page, msg)
 	}
 	slices.Reverse(page)
-	return page, r.seqAt(k) != 0, nil
+	return page, r.seqAt(k) != 0 || r.pending(seq) != nil, nil
 }
 
 // MarkRead implements chat.Store. It returns once the cursor is on disk.
@@ -152,8 +193,8 @@ func (s *Store) MarkRead(ctx context.Context, ref chat.RoomRef, userID, messageI
 		unread int
 		moved  bool
 	)
-	err := s.writer.do(ctx, func(tx *bbolt.Tx) (err error) {
-		cursor, unread, moved, err = markReadTx(tx, ref, userID, messageID)
+	err := s.writer.do(ctx, func(v *view) (err error) {
+		cursor, unread, moved, err = markReadTx(v, ref, userID, messageID)
 		return err
 	})
 	if err != nil {
@@ -162,9 +203,9 @@ func (s *Store) MarkRead(ctx context.Context, ref chat.RoomRef, userID, messageI
 	return cursor, unread, moved, nil
 }
 
-// markReadTx is MarkRead within the writer's transaction.
-func markReadTx(tx *bbolt.Tx, ref chat.RoomRef, userID, messageID string) (string, int, bool, error) {
-	r := openRoom(tx, ref)
+// markReadTx is MarkRead within the writer's view.
+func markReadTx(v *view, ref chat.RoomRef, userID, messageID string) (string, int, bool, error) {
+	r := v.room(ref)
 	seq, ok := r.find(messageID)
 	if !ok {
 		return "", 0, false, refusal{fmt.Errorf("message %q: %w", messageID, chat.ErrNotFound)}
@@ -174,17 +215,15 @@ func markReadTx(tx *bbolt.Tx, ref chat.RoomRef, userID, messageID string) (strin
 		cursor, unread := r.readState(cur)
 		return cursor, unread, false, nil
 	}
-	if err := r.setCursor(userID, seq); err != nil {
-		return "", 0, false, err
-	}
+	r.setCursor(userID, seq)
 	cursor, unread := r.readState(seq)
 	return cursor, unread, true, nil
 }
 
 // ReadState implements chat.Store.
 func (s *Store) ReadState(_ context.Context, ref chat.RoomRef, userID string) (cursor string, unread int, err error) {
-	err = s.db.View(func(tx *bbolt.Tx) error {
-		r := openRoom(tx, ref)
+	err = s.writer.read(func(v *view) error {
+		r := v.room(ref)
 		cursor, unread = r.readState(r.cursor(userID))
 		return nil
 	})
@@ -202,13 +241,12 @@ func (s *Store) Ping(context.Context) error {
 	return nil
 }
 
-// Close implements chat.Store: it waits for the batch being written, stops the writer
-// and closes the database. Writes submitted afterwards fail with ErrClosed. Closing
-// again returns the first result.
+// Close implements chat.Store: it waits for the batch being written, stops the writer,
+// moves the log into the database and closes both. Writes submitted afterwards fail with
+// ErrClosed. Closing again returns the first result.
 func (s *Store) Close() error {
 	s.once.Do(func() {
-		s.writer.stop()
-		if err := s.db.Close(); err != nil {
+		if err := errors.Join(s.writer.stop(), s.db.Close()); err != nil {
 			s.closeErr = fmt.Errorf("close bolt store: %w", err)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync"
 
 	"go.etcd.io/bbolt"
 )
@@ -14,13 +15,13 @@ import (
 // ErrClosed is returned by writes submitted after Close.
 var ErrClosed = errors.New("bolt store closed")
 
-// txFunc applies one request inside the shared write transaction of its batch. A request
-// the store refuses (an unknown ReplyTo, say) returns a refusal and must not have written
-// anything; the rest of the batch commits. Any other error means the request may have
-// written partially: the writer rolls the transaction back and runs the batch again
-// without that request. A txFunc may run more than once, so it must set all its results
-// on every run.
-type txFunc func(tx *bbolt.Tx) error
+// txFunc applies one request to the writer's view, where the requests of its batch write.
+// A request the store refuses (an unknown ReplyTo, say) returns a refusal and must not
+// have written anything; the rest of the batch commits. Any other error means the request
+// may have written partially: the writer drops the batch's writes and runs the batch
+// again without that request. A txFunc may run more than once, so it must set all its
+// results on every run.
+type txFunc func(v *view) error
 
 // refusal wraps the error of a request that was refused before it wrote anything.
 type refusal struct{ error }
@@ -34,28 +35,52 @@ type request struct {
 	done    chan error // buffered: the writer never waits for the requester
 }
 
-// writer is the single goroutine that writes to the database: group commit. It takes
-// every request already waiting (up to maxBatch), applies them in one transaction and
-// answers each after the commit's fsync, so many concurrent writers share one fsync.
+// writer is the single goroutine that writes: group commit. It takes every request
+// already waiting (up to maxBatch), applies them to an overlay of their own, appends that
+// overlay to the log as one record and answers each request after the log's fdatasync, so
+// many concurrent writers share one sync. The batch then joins mem, which readers see,
+// and once the log holds checkpointBytes the writer puts mem into the bbolt file (one
+// synced transaction) and empties the log.
 type writer struct {
-	db       *bbolt.DB
-	maxBatch int
-	reqs     chan *request // unbuffered: a request is either taken by the writer or never
-	quit     chan struct{} // closed by stop
-	exited   chan struct{} // closed when run returns
+	db              *bbolt.DB
+	log             *wal
+	maxBatch        int
+	checkpointBytes int64
+	reqs            chan *request // unbuffered: a request is either taken by the writer or never
+	quit            chan struct{} // closed by stop
+	exited          chan struct{} // closed when run returns
+	closeErr        error         // of the final checkpoint, for stop
+
+	mu  sync.RWMutex // guards the mem field; readers hold it for their whole read
+	mem *overlay     // logged since the last checkpoint; only the writer changes it
+
+	// broken, once set, fails every later write: the log could not be written, so
+	// what it holds is unknown.
+	broken error
 }
 
-// newWriter starts the writer goroutine; stop ends it.
-func newWriter(db *bbolt.DB, maxBatch int) *writer {
+// newWriter starts the writer goroutine on the database and its opened log, whose records
+// mem holds; stop ends it.
+func newWriter(db *bbolt.DB, log *wal, mem *overlay, opts Options) *writer {
 	w := &writer{
-		db:       db,
-		maxBatch: maxBatch,
-		reqs:     make(chan *request),
-		quit:     make(chan struct{}),
-		exited:   make(chan struct{}),
+		db:              db,
+		log:             log,
+		maxBatch:        opts.MaxBatch,
+		checkpointBytes: opts.CheckpointBytes,
+		reqs:            make(chan *request),
+		quit:            make(chan struct{}),
+		exited:          make(chan struct{}),
+		mem:             mem,
 	}
 	go w.run()
 	return w
+}
+
+// read runs fn on a view of everything acknowledged so far.
+func (w *writer) read(fn func(v *view) error) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.db.View(func(tx *bbolt.Tx) error { return fn(&view{tx: tx, mem: w.mem}) })
 }
 
 // do submits apply and waits until its batch has committed (or failed). When ctx ends
@@ -77,10 +102,12 @@ func (w *writer) do(ctx context.Context, apply txFunc) error {
 	}
 }
 
-// stop ends the writer after the batch in progress and waits for it. Call it once.
-func (w *writer) stop() {
+// stop ends the writer after the batch in progress, checkpoints and closes the log. It
+// returns the first error of those. Call it once.
+func (w *writer) stop() error {
 	close(w.quit)
 	<-w.exited
+	return w.closeErr
 }
 
 // run is the writer goroutine.
@@ -90,13 +117,36 @@ func (w *writer) run() {
 	for {
 		select {
 		case <-w.quit:
+			w.closeErr = cmp.Or(w.broken, w.checkpoint())
+			w.closeErr = errors.Join(w.closeErr, w.log.close())
 			return
 		case r := <-w.reqs:
 			batch = w.collect(append(batch[:0], r))
 			w.commit(batch)
 			clear(batch) // drop the answered requests
+			if w.broken == nil && w.log.size >= w.checkpointBytes {
+				// A failed checkpoint leaves mem and the log as they were: the next
+				// batch tries again.
+				_ = w.checkpoint()
+			}
 		}
 	}
+}
+
+// checkpoint puts mem into the bbolt file and empties the log, when there is anything to
+// put.
+func (w *writer) checkpoint() error {
+	if w.mem.empty() {
+		return nil
+	}
+	if err := w.db.Update(w.mem.apply); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	w.log.reset()
+	w.mu.Lock() // readers that began before the commit still see mem
+	w.mem = newOverlay()
+	w.mu.Unlock()
+	return nil
 }
 
 // collect adds the requests that are waiting, or about to be, to batch, up to maxBatch.
@@ -126,12 +176,15 @@ func (w *writer) drain(batch []*request) []*request {
 	return batch
 }
 
-// commit applies batch in one transaction and answers every request. A request that fails
-// outright is answered alone and the rest are tried again in a fresh transaction.
+// commit applies batch, logs it and answers every request. A request that fails outright
+// is answered alone and the rest are tried again on a fresh overlay.
 func (w *writer) commit(batch []*request) {
 	for len(batch) > 0 {
-		failed, err := w.try(batch)
+		writes, failed, err := w.try(batch)
 		if failed < 0 {
+			if err == nil {
+				err = w.publish(writes)
+			}
 			for _, r := range batch {
 				r.done <- cmp.Or(err, r.refused) // a failed commit overrides a refusal
 			}
@@ -142,27 +195,47 @@ func (w *writer) commit(batch []*request) {
 	}
 }
 
-// try runs batch in one Update transaction. It returns the index of the request whose
-// error rolled the transaction back, or -1 with the commit's error.
-func (w *writer) try(batch []*request) (failed int, err error) {
-	failed = -1
-	err = w.db.Update(func(tx *bbolt.Tx) error {
-		for i, r := range batch {
-			r.refused = nil
-			err := r.apply(tx)
-			var ref refusal
-			switch {
-			case errors.As(err, &ref):
-				r.refused = ref.error
-			case err != nil:
-				failed = i
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil && failed < 0 {
-		err = fmt.Errorf("commit: %w", err)
+// try runs batch on a view whose batch overlay is fresh, and returns that overlay. It
+// returns the index of the request whose error spoilt the overlay, or -1 with the error
+// of reading the bbolt file.
+func (w *writer) try(batch []*request) (writes *overlay, failed int, err error) {
+	if w.broken != nil {
+		return nil, -1, w.broken
 	}
-	return failed, err
+	tx, err := w.db.Begin(false)
+	if err != nil {
+		return nil, -1, fmt.Errorf("begin read: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a read-only transaction has nothing to undo
+	v := &view{tx: tx, mem: w.mem, batch: newOverlay()}
+	for i, r := range batch {
+		r.refused = nil
+		err := r.apply(v)
+		var ref refusal
+		switch {
+		case errors.As(err, &ref):
+			r.refused = ref.error
+		case err != nil:
+			return nil, i, err
+		}
+	}
+	return v.batch, -1, nil
+}
+
+// publish logs writes and, once they are on disk, adds them to mem.
+func (w *writer) publish(writes *overlay) error {
+	if writes.empty() {
+		return nil
+	}
+	if err := w.log.append(writes); err != nil {
+		w.broken = fmt.Errorf("bolt store log failed, writes refused until reopened: %w", err)
+		return w.broken
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.mem.merge(writes); err != nil { // cannot happen: writes were formed on mem
+		w.broken = fmt.Errorf("bolt store: logged writes do not fit: %w", err)
+		return w.broken
+	}
+	return nil
 }

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package bolt
+
+import "os"
+
+// fdatasync flushes f to disk (fsync where the system has no fdatasync).
+func fdatasync(f *os.File) error {
+	return f.Sync()
+}
