@@ -87,6 +87,7 @@ build() {
   (cd bench/node-peer && npm ci --no-audit --no-fund --silent)
   log "go build bin/iohub bin/iohub-load"
   mkdir -p bin
+  BUILD_REV=$(git describe --always --dirty 2>/dev/null || echo '?')
   go build -o bin/iohub ./cmd/iohub
   go build -o bin/iohub-load ./bench/cmd/iohub-load
 }
@@ -204,7 +205,7 @@ report() {
     echo "## iohub vs Node.js socket.io — $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); server on CPU 0, load on CPU 1"
-    echo "- iohub $(git describe --always --dirty 2>/dev/null || echo '?'), Go $(go env GOVERSION), Node $(node --version), socket.io $(node -p "require('./bench/node-peer/node_modules/socket.io/package.json').version")"
+    echo "- iohub $BUILD_REV (tree as built), Go $(go env GOVERSION), Node $(node --version), socket.io $(node -p "require('./bench/node-peer/node_modules/socket.io/package.json').version")"
     echo "- REPS=$REPS QUICK=$QUICK, $1 s; cells: median (min–max) of the repetitions; ratios of medians"
     echo "- load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shares the cores)"
     [ "$SKIPPED" -eq 0 ] || echo "- $SKIPPED runs skipped: BUDGET=$BUDGET s exceeded"
