@@ -29,3 +29,15 @@ func BenchmarkAppend(b *testing.B) {
 func BenchmarkHistory(b *testing.B) {
 	chattest.BenchmarkHistory(b, func(b *testing.B) chat.Store { return open(b) })
 }
+
+// TestStoreCheckpointEveryBatch runs the conformance suite with a checkpoint after every
+// batch, so that reads find everything in the database rather than in the log's overlay.
+func TestStoreCheckpointEveryBatch(t *testing.T) {
+	chattest.TestStore(t, func(t *testing.T) chat.Store {
+		s, err := bolt.Open(t.TempDir(), bolt.Options{CheckpointBytes: 1})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
