@@ -244,3 +244,39 @@ func TestHistoryAcrossCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayIgnoresEarlierEpoch: after the log starts over, the records of the earlier
+// epoch that follow the new ones (here, exactly aligned) are not replayed.
+func TestReplayIgnoresEarlierEpoch(t *testing.T) {
+	dir := t.TempDir()
+	w, err := openWAL(dir, 1<<16, newOverlay())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	record := func(k, v string) *overlay {
+		o := newOverlay()
+		o.kv[kvCursors][k] = []byte(v)
+		return o
+	}
+	for _, o := range []*overlay{record("k1", "old"), record("k2", "old")} {
+		if err := w.append(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.reset()
+	if err := w.append(record("k1", "new")); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, WALFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := newOverlay()
+	if err := replay(data, got); err != nil {
+		t.Fatal(err)
+	}
+	if want := record("k1", "new"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("replayed %+v, want %+v", got.kv, want.kv)
+	}
+}
