@@ -74,6 +74,7 @@ test('a node cut off from Redis longer than the presence TTL: its users are drop
     || h.seen(obs, 'room_users', (e) => e.count === 3, mark2).length, { ms: 10000, what: 'user_joined / room_users after the return' }).catch(() => {});
   const rejoinedEv = h.seen(obs, 'user_joined', (e) => e.userId === victimId, mark2).length;
   const listEv = h.seen(obs, 'room_users', (e) => e.count === 3, mark2).length;
+  const listAt = obs.events.slice(mark2).find((e) => e.event === 'room_users' && e.args[0].count === 3);
 
   // messages cross again: probe every 300 ms until one is delivered on A (bounded); acked
   // probes that never arrive are lost broadcasts
@@ -90,7 +91,7 @@ test('a node cut off from Redis longer than the presence TTL: its users are drop
   await h.barrier(obs, room);
   const lostProbes = probes.filter((p) => p.ok && !h.seen(obs, 'new_message', (m) => m.content === `back ${p.i}`).length);
   const crossed = firstCrossMs !== null;
-  const summary = `node cut off from Redis: user_left on the other node ${dropMs} ms after the cut; link back: /readyz 200 after ${readyMs} ms, users present again after ${backMs === null ? 'NEVER (30 s bound)' : `${backMs} ms`}; within 10 s of the return the observer got user_joined x${rejoinedEv}, room_users(count 3) x${listEv}; first message delivered across ${firstCrossMs} ms after the return; acked probes never delivered across: ${lostProbes.length} of ${probes.length}`;
+  const summary = `node cut off from Redis: user_left on the other node ${dropMs} ms after the cut; link back: /readyz 200 after ${readyMs} ms, users present again after ${backMs === null ? 'NEVER (30 s bound)' : `${backMs} ms`}; within 10 s of the return the observer got user_joined x${rejoinedEv}, room_users(count 3) x${listEv}${listAt ? ` (first ${listAt.at - restoreAt} ms after the return)` : ''}; first message delivered across ${firstCrossMs} ms after the return; acked probes never delivered across: ${lostProbes.length} of ${probes.length}`;
   t.diagnostic(summary);
   console.log(`# ${summary}`);
   assert.notEqual(backMs, null, 'the cut-off node\'s users are present again once its link is back');
