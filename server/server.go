@@ -121,6 +121,8 @@ func (s *Server) socketOptions() *socket.ServerOptions {
 	o.SetTransports(transport.Set())
 	if s.backends.Adapter != nil {
 		o.SetAdapter(s.backends.Adapter)
+	} else {
+		o.SetAdapter(transport.AdapterBuilder{})
 	}
 	if s.ipLimit != nil {
 		o.SetAllowRequest(s.ipLimit.allowRequest)

@@ -31,6 +31,7 @@ func newTestServer(t testing.TB, configure func(*socket.ServerOptions)) *testSer
 	o := socket.DefaultServerOptions()
 	o.SetServeClient(false)
 	o.SetTransports(Set())
+	o.SetAdapter(AdapterBuilder{})
 	if configure != nil {
 		configure(o)
 	}
@@ -169,6 +170,30 @@ func TestBroadcastReachesEveryMemberInOrder(t *testing.T) {
 	}
 }
 
+func TestBroadcastSelectionAndOrderWithDirectEmits(t *testing.T) {
+	ts := newTestServer(t, nil)
+	a, sa := ts.connect(t)
+	b, sb := ts.connect(t)
+	c, sc := ts.connect(t)
+	sa.Join("r1", "r2")
+	sb.Join("r2")
+	sc.Join("r3")
+	for i := range 50 {
+		_ = sa.Emit("direct", i)
+		_ = ts.io.To("r1", "r2").Except(socket.Room(sb.Id())).Emit("room", i)
+	}
+	_ = ts.io.To("r1", "r2", "r3").Emit("all", true)
+	_ = ts.io.Emit("everyone", true)
+	for i := range 50 { // once per broadcast despite two rooms, in order with direct emits
+		a.expectPrefix(ws.TextMessage, fmt.Sprintf(`42["direct",%d]`, i))
+		a.expectPrefix(ws.TextMessage, fmt.Sprintf(`42["room",%d]`, i))
+	}
+	for _, cl := range []*client{a, b, c} { // b was excepted from "room"
+		cl.expectPrefix(ws.TextMessage, `42["all",true]`)
+		cl.expectPrefix(ws.TextMessage, `42["everyone",true]`)
+	}
+}
+
 func TestDirectEmitAndBinary(t *testing.T) {
 	ts := newTestServer(t, nil)
 	c, s := ts.connect(t)
@@ -177,6 +202,16 @@ func TestDirectEmitAndBinary(t *testing.T) {
 	}
 	c.expectPrefix(ws.TextMessage, `451-["bin",{"_placeholder":true,"num":0}]`)
 	if got := c.expectPrefix(ws.BinaryMessage, ""); !bytes.Equal(got, []byte{1, 2, 3}) {
+		t.Fatalf("binary attachment %v", got)
+	}
+}
+
+func TestBinaryBroadcastTakesTheLibraryPath(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, _ := ts.connect(t)
+	_ = ts.io.Emit("bin", []byte{9})
+	c.expectPrefix(ws.TextMessage, `451-["bin",{"_placeholder":true,"num":0}]`)
+	if got := c.expectPrefix(ws.BinaryMessage, ""); !bytes.Equal(got, []byte{9}) {
 		t.Fatalf("binary attachment %v", got)
 	}
 }
@@ -305,9 +340,14 @@ func TestPollingUpgradesToWebSocket(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	_ = s.Emit("upgraded", true)
+	s.Join("room")
+	_ = ts.io.To("room").Emit("broadcast", 1)
+	_ = ts.io.To("room").Emit("broadcast", 2)
 	for {
 		msg := c.expectPrefix(ws.TextMessage, "")
 		if string(msg) == `42["upgraded",true]` {
+			c.expectPrefix(ws.TextMessage, `42["broadcast",1]`)
+			c.expectPrefix(ws.TextMessage, `42["broadcast",2]`)
 			return
 		}
 		if string(msg) != "6" { // noop packets may still arrive

@@ -88,7 +88,10 @@ type websocket struct {
 	sends     int      // Send calls whose frames are in pending: one "drain" each once written
 	writing   bool     // a writer goroutine owns the queue
 	congested bool     // reported not writable until the queue drains
-	closing   bool     // no more frames; close the connection once pending is written
+	// direct says the engine holds no packet for this transport, so a broadcast frame may
+	// be queued without going through it (see AdapterBuilder).
+	direct  bool
+	closing bool // no more frames; close the connection once pending is written
 }
 
 // Construct implements transports.Transport.
@@ -112,6 +115,9 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	})
 	_ = w.socket.On("error", func(errs ...any) { w.OnError("websocket error", firstError(errs)) })
 	_ = w.socket.Once("close", func(...any) { w.OnClose() })
+	// A websocket that opened the session starts empty; one that upgrades a polling session
+	// may find packets the engine buffered during the upgrade.
+	w.direct = !ctx.Query().Has("sid")
 	w.SetWritable(true)
 	w.SetPerMessageDeflate(nil)
 	go w.read()
@@ -212,6 +218,44 @@ func (w *websocket) enqueue(frame []byte, send bool) {
 		w.mu.Unlock()
 		return
 	}
+	start := w.pushLocked(frame, send)
+	w.mu.Unlock()
+	if start {
+		go w.write()
+	}
+}
+
+// enqueueBroadcast queues a broadcast frame that bypasses the engine, when that keeps the
+// connection's order; it reports false, queueing nothing, when the engine may still hold
+// earlier packets for this transport or the connection is congested or closing: the
+// caller then goes through the engine.
+func (w *websocket) enqueueBroadcast(frame []byte) bool {
+	w.mu.Lock()
+	if !w.direct || w.congested || w.closing {
+		w.mu.Unlock()
+		return false
+	}
+	start := w.pushLocked(frame, false)
+	w.mu.Unlock()
+	if start {
+		go w.write()
+	}
+	return true
+}
+
+// engineDrained records that the engine has just written through this transport, so it
+// holds nothing older for it (unless congestion makes it buffer again).
+func (w *websocket) engineDrained() {
+	w.mu.Lock()
+	if !w.congested {
+		w.direct = true
+	}
+	w.mu.Unlock()
+}
+
+// pushLocked appends frame (nil: none) to the queue and reports whether the writer must
+// be started. Call with w.mu held.
+func (w *websocket) pushLocked(frame []byte, send bool) (start bool) {
 	if frame != nil {
 		w.pending = append(w.pending, frame)
 		w.queued += len(frame)
@@ -221,12 +265,10 @@ func (w *websocket) enqueue(frame []byte, send bool) {
 	}
 	if w.queued > highWater && !w.congested {
 		w.congested = true
+		w.direct = false // the engine buffers while the transport is not writable
 		w.SetWritable(false)
 	}
-	start := !w.writing
+	start = !w.writing
 	w.writing = true
-	w.mu.Unlock()
-	if start {
-		go w.write()
-	}
+	return start
 }
