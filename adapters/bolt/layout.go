@@ -70,25 +70,28 @@ func createBuckets(tx *bbolt.Tx) error {
 }
 
 // view is what one operation sees: a bbolt read transaction under the overlays of the
-// writes not checkpointed yet. The writer's view also has the overlay of its batch, where
+// writes not in the file yet. The writer's view also has the overlay of its batch, where
 // its writes go.
 type view struct {
-	tx    *bbolt.Tx
-	mem   *overlay // logged since the last checkpoint; read-only here
-	batch *overlay // nil except in the writer
+	tx       *bbolt.Tx
+	overlays []*overlay // newest first
+	batch    *overlay   // overlays[0] in the writer's view, else nil
 }
 
-// overlays are the views's overlays, newest first.
-func (v *view) overlays() []*overlay {
-	if v.batch == nil {
-		return []*overlay{v.mem}
+// newView is the view of tx under the given overlays, newest first; nil ones are skipped.
+func newView(tx *bbolt.Tx, batch *overlay, older ...*overlay) *view {
+	v := &view{tx: tx, batch: batch, overlays: make([]*overlay, 0, 1+len(older))}
+	for _, o := range append([]*overlay{batch}, older...) {
+		if o != nil {
+			v.overlays = append(v.overlays, o)
+		}
 	}
-	return []*overlay{v.batch, v.mem}
+	return v
 }
 
 // get is the value of key in key-value bucket b (kvCursors, kvDedup), or nil.
 func (v *view) get(b int, key []byte) []byte {
-	for _, o := range v.overlays() {
+	for _, o := range v.overlays {
 		if val, ok := o.kv[b][string(key)]; ok {
 			return val
 		}
@@ -143,7 +146,7 @@ func (r room) seekBefore(c *bbolt.Cursor, bound uint64) (k, v []byte) {
 
 // pending is the encoded message seq when it is in an overlay, else nil.
 func (r room) pending(seq uint64) []byte {
-	for _, o := range r.v.overlays() {
+	for _, o := range r.v.overlays {
 		if val := o.tails[string(r.prefix)].get(seq); val != nil {
 			return val
 		}
@@ -153,7 +156,7 @@ func (r room) pending(seq uint64) []byte {
 
 // last is the sequence of the room's newest message (0 when it has none).
 func (r room) last() uint64 {
-	for _, o := range r.v.overlays() {
+	for _, o := range r.v.overlays {
 		if t := o.tails[string(r.prefix)]; t != nil {
 			return t.last()
 		}

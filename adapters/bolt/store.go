@@ -32,9 +32,10 @@ const walSlack = 1 << 20
 type Options struct {
 	// MaxBatch caps how many writes share one log record and sync. Default 256.
 	MaxBatch int
-	// CheckpointBytes is the size of the log at which the writer moves the writes it
-	// holds into the bbolt file and empties the log. Until then they are also kept in
-	// memory. Default 4 MiB.
+	// CheckpointBytes is the size of a log file at which the writer switches to the
+	// other file and moves the writes of the full one into the bbolt file, in the
+	// background. Until then they are also kept in memory. Each log file is
+	// preallocated to CheckpointBytes + 1 MiB. Default 4 MiB.
 	CheckpointBytes int64
 	// LockTimeout is how long Open waits for another process to release the database
 	// file before it fails. Default 1s.
@@ -67,7 +68,7 @@ type Store struct {
 var _ chat.Store = (*Store)(nil)
 
 // Open opens (creating when needed) the directory dir, the database FileName and the log
-// WALFileName in it, and moves what the log holds (after a crash) into the database.
+// files WALFileNames in it, and moves what the log holds (after a crash) into the database.
 // One Store at a time, in any process, can have the files open: Open waits up to
 // opts.LockTimeout for another to close them, then fails.
 func Open(dir string, opts Options) (*Store, error) {
@@ -97,9 +98,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err := db.Update(mem.apply); err != nil {
 			return nil, fmt.Errorf("apply the log to %s: %w", path, errors.Join(err, log.close(), db.Close()))
 		}
-		mem = newOverlay()
 	}
-	return &Store{db: db, writer: newWriter(db, log, mem, opts)}, nil
+	return &Store{db: db, writer: newWriter(db, log, opts)}, nil
 }
 
 // Append implements chat.Store. It returns once the message is on disk.

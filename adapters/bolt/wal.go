@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -10,23 +11,28 @@ import (
 	"path/filepath"
 )
 
-// WALFileName is the write-ahead log that Open creates next to FileName.
-const WALFileName = "iohub.wal"
+// WALFileNames are the two log files that Open creates next to FileName.
+var WALFileNames = [2]string{"iohub-0.wal", "iohub-1.wal"}
 
-// The log is a file of preallocated zeros (rewriting a block of a file costs one
-// fdatasync, extending the file more) that holds, from its start, a run of records, each
-// one batch of writes:
+// The log is two files of preallocated zeros (rewriting a block of a file costs one
+// fdatasync, extending the file more). The writer writes one while the writes the other
+// holds move into the bbolt file (a checkpoint, in the background), then switches. A file
+// holds, from its start, a run of records, each one batch of writes:
 //
-//	uint32 payload length, uint32 CRC-32C of (epoch, payload), uint64 epoch, payload
+//	uint32 payload length, uint32 CRC-32C of (generation, payload), uint64 generation,
+//	payload
 //
 // (integers big-endian). A batch is acknowledged once its record is written and
 // fdatasync'ed: one sequential write and one sync, where a bbolt commit writes a page per
-// room touched and syncs twice. The epoch is a random non-zero number drawn each time the
-// log starts over: emptying the log after a checkpoint only draws a new epoch and writes
-// from the start again. Replay takes the records from the start while they are complete,
-// match their checksum and share the first one's epoch: what follows is a record torn by
-// a crash (never acknowledged), records of an earlier epoch (already checkpointed) or the
-// zeros.
+// room touched and syncs twice. Each time the writer switches files it writes the new one
+// from the start with the next generation. Replay takes a file's records from its start
+// while they are complete, match their checksum and share the first one's generation:
+// what follows is a record torn by a crash (never acknowledged), records of an earlier
+// generation (already checkpointed) or the zeros. It replays the file of the newest
+// generation, after the other one when that holds the generation just before (whose
+// checkpoint may not have finished; replaying what the file has is harmless, since the
+// store only puts). Open starts at a generation beyond the next one, so that the files it
+// has replayed are not replayed again.
 const recordHeader = 16
 
 // crcTable is the CRC-32C (Castagnoli) table of the records' checksums.
@@ -35,55 +41,75 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // wal is the open log. Only the writer goroutine uses it (and Open, before the writer
 // starts).
 type wal struct {
-	f     *os.File
-	epoch uint64 // of the records being written
-	size  int64  // where the next record goes: the end of the last one
+	files [2]*os.File
+	cur   int    // the file being written
+	gen   uint64 // of the records being written
+	size  int64  // where the next record goes in files[cur]: the end of the last one
 	buf   []byte
 }
 
-// openWAL opens (creating when needed) the log in dir, preallocated to at least
-// prealloc bytes, and merges the puts of its records into pending. The records it
-// writes next start the log over: the caller must first move pending into the bbolt
-// file.
+// run is the records at the start of a log file.
+type run struct {
+	gen      uint64   // 0 when there are none
+	payloads [][]byte // in order
+}
+
+// openWAL opens (creating when needed) the log files in dir, preallocated to at least
+// prealloc bytes each, and merges the puts of the records to replay into pending. The
+// caller must move pending into the bbolt file before the log is written.
 func openWAL(dir string, prealloc int64, pending *overlay) (*wal, error) {
-	path := filepath.Join(dir, WALFileName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open log: %w", err)
+	w := &wal{}
+	var runs [2]run
+	for i, name := range WALFileNames {
+		path := filepath.Join(dir, name)
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("open log: %w", err), w.close())
+		}
+		w.files[i] = f
+		data, err := io.ReadAll(f)
+		if err == nil && int64(len(data)) < prealloc {
+			err = preallocate(f, int64(len(data)), prealloc, dir)
+		}
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("log %s: %w", path, err), w.close())
+		}
+		runs[i] = scan(data)
 	}
-	data, err := io.ReadAll(f)
-	if err == nil {
-		err = replay(data, pending)
+	newest := 0
+	if runs[1].gen > runs[0].gen {
+		newest = 1
 	}
-	if err == nil && int64(len(data)) < prealloc {
-		err = preallocate(f, int64(len(data)), prealloc, dir)
+	replayed := runs[newest].payloads
+	if older := runs[1-newest]; older.gen != 0 && older.gen+1 == runs[newest].gen {
+		replayed = append(older.payloads, replayed...)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("log %s: %w", path, closeAfter(err, f))
+	for _, payload := range replayed {
+		if err := pending.mergeRecord(payload); err != nil {
+			return nil, errors.Join(fmt.Errorf("replay log: %w", err), w.close())
+		}
 	}
-	w := &wal{f: f}
-	w.reset()
+	w.gen = runs[newest].gen + 2 + uint64(rand.Uint32())
 	return w, nil
 }
 
-// replay merges the puts of the log's records, as read in data, into pending.
-func replay(data []byte, pending *overlay) error {
-	var epoch uint64
+// scan finds the run of records at the start of data, a log file's content.
+func scan(data []byte) run {
+	var r run
 	for off := 0; len(data)-off >= recordHeader; {
 		rec := data[off:]
-		n, sum, e := binary.BigEndian.Uint32(rec), binary.BigEndian.Uint32(rec[4:]), binary.BigEndian.Uint64(rec[8:])
-		if e == 0 || (epoch != 0 && e != epoch) || uint64(n) > uint64(len(rec)-recordHeader) {
-			return nil // the zeros, an earlier epoch, or a record torn by a crash
+		n, sum, gen := binary.BigEndian.Uint32(rec), binary.BigEndian.Uint32(rec[4:]), binary.BigEndian.Uint64(rec[8:])
+		if gen == 0 || (r.gen != 0 && gen != r.gen) || uint64(n) > uint64(len(rec)-recordHeader) {
+			break // the zeros, an earlier generation, or a record torn by a crash
 		}
 		if crc32.Checksum(rec[8:recordHeader+int(n)], crcTable) != sum {
-			return nil // a record torn by a crash
+			break // a record torn by a crash
 		}
-		if err := pending.mergeRecord(rec[recordHeader : recordHeader+int(n)]); err != nil {
-			return fmt.Errorf("record at offset %d: %w", off, err)
-		}
-		epoch, off = e, off+recordHeader+int(n)
+		r.gen = gen
+		r.payloads = append(r.payloads, rec[recordHeader:recordHeader+int(n)])
+		off += recordHeader + int(n)
 	}
-	return nil
+	return r
 }
 
 // preallocate writes zeros to f from offset from up to size and syncs them and the
@@ -102,34 +128,37 @@ func preallocate(f *os.File, from, size int64, dir string) error {
 func (w *wal) append(batch *overlay) error {
 	w.buf = batch.appendRecord(append(w.buf[:0], make([]byte, recordHeader)...))
 	binary.BigEndian.PutUint32(w.buf, uint32(len(w.buf)-recordHeader))
-	binary.BigEndian.PutUint64(w.buf[8:], w.epoch)
+	binary.BigEndian.PutUint64(w.buf[8:], w.gen)
 	binary.BigEndian.PutUint32(w.buf[4:], crc32.Checksum(w.buf[8:], crcTable))
-	if _, err := w.f.WriteAt(w.buf, w.size); err != nil {
+	f := w.files[w.cur]
+	if _, err := f.WriteAt(w.buf, w.size); err != nil {
 		return fmt.Errorf("write log: %w", err)
 	}
-	if err := fdatasync(w.f); err != nil {
+	if err := fdatasync(f); err != nil {
 		return fmt.Errorf("sync log: %w", err)
 	}
 	w.size += int64(len(w.buf))
 	return nil
 }
 
-// reset starts the log over, once its records are all in the bbolt file: the next record
-// goes to the start, in a new epoch.
-func (w *wal) reset() {
-	w.epoch = 0
-	for w.epoch == 0 {
-		w.epoch = rand.Uint64()
-	}
-	w.size = 0
+// switchFiles makes the writer write the other file, from its start, in the next
+// generation. Everything that file holds must be in the bbolt file.
+func (w *wal) switchFiles() {
+	w.cur, w.gen, w.size = 1-w.cur, w.gen+1, 0
 }
 
-// close closes the log file.
+// close closes the log files that are open.
 func (w *wal) close() error {
-	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("close log: %w", err)
+	var errs []error
+	for _, f := range w.files {
+		if f == nil {
+			continue
+		}
+		if err := f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close log: %w", err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // syncDir makes the entries of directory dir durable.
@@ -139,18 +168,10 @@ func syncDir(dir string) error {
 		return fmt.Errorf("open directory: %w", err)
 	}
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, closeAfter(err, d))
+		return errors.Join(fmt.Errorf("sync directory %s: %w", dir, err), d.Close())
 	}
 	if err := d.Close(); err != nil {
 		return fmt.Errorf("close directory: %w", err)
 	}
 	return nil
-}
-
-// closeAfter is err joined with the error of closing c.
-func closeAfter(err error, c io.Closer) error {
-	if cerr := c.Close(); cerr != nil {
-		return fmt.Errorf("%w (and closing: %w)", err, cerr)
-	}
-	return err
 }

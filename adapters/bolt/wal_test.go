@@ -86,7 +86,7 @@ func stateOf(t *testing.T, s *Store) state {
 func crashImage(t *testing.T, dir string) string {
 	t.Helper()
 	img := t.TempDir()
-	for _, name := range []string{FileName, WALFileName} {
+	for _, name := range append([]string{FileName}, WALFileNames[:]...) {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -153,13 +153,13 @@ func TestReplayAfterCrash(t *testing.T) {
 // records to the database and leaves the log as it is.
 func applyLog(t *testing.T, dir string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, WALFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
 	pending := newOverlay()
-	if err := replay(data, pending); err != nil || pending.empty() {
+	log, err := openWAL(dir, 0, pending)
+	if err != nil || pending.empty() {
 		t.Fatalf("replay: %v (empty %t)", err, pending.empty())
+	}
+	if err := log.close(); err != nil {
+		t.Fatal(err)
 	}
 	db, err := bbolt.Open(filepath.Join(dir, FileName), 0o600, nil)
 	if err != nil {
@@ -184,7 +184,7 @@ func TestReplayStopsAtTornRecord(t *testing.T) {
 	fill(t, s, 5, 6) // two more records: roomA's message, then roomB's
 	img := crashImage(t, dir)
 
-	path := filepath.Join(img, WALFileName)
+	path := filepath.Join(img, WALFileNames[0]) // the first file, as the log is not full
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -245,15 +245,15 @@ func TestHistoryAcrossCheckpoint(t *testing.T) {
 	}
 }
 
-// TestReplayIgnoresEarlierEpoch: after the log starts over, the records of the earlier
-// epoch that follow the new ones (here, exactly aligned) are not replayed.
-func TestReplayIgnoresEarlierEpoch(t *testing.T) {
+// TestReplayIgnoresEarlierGeneration: after the log has switched files twice, the
+// records of the earlier generation that follow the new ones in the file (here, exactly
+// aligned) are not replayed.
+func TestReplayIgnoresEarlierGeneration(t *testing.T) {
 	dir := t.TempDir()
 	w, err := openWAL(dir, 1<<16, newOverlay())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.close()
 	record := func(k, v string) *overlay {
 		o := newOverlay()
 		o.kv[kvCursors][k] = []byte(v)
@@ -264,19 +264,56 @@ func TestReplayIgnoresEarlierEpoch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w.reset()
+	w.switchFiles()
+	w.switchFiles()
 	if err := w.append(record("k1", "new")); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, WALFileName))
-	if err != nil {
+	if err := w.close(); err != nil {
 		t.Fatal(err)
 	}
 	got := newOverlay()
-	if err := replay(data, got); err != nil {
+	if w, err = openWAL(dir, 1<<16, got); err != nil {
 		t.Fatal(err)
 	}
+	defer w.close()
 	if want := record("k1", "new"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("replayed %+v, want %+v", got.kv, want.kv)
 	}
+}
+
+// TestReplayBothFiles: a crash once the log has switched files, with records in both,
+// loses nothing and duplicates nothing.
+func TestReplayBothFiles(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{CheckpointBytes: 4 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fill(t, s, 0, 100)
+	// Wait, on the writer goroutine, for the checkpoint that may be running.
+	for busy := true; busy; {
+		err := s.writer.do(t.Context(), func(*view) error {
+			busy = s.writer.checkpointing || s.writer.frozen != nil
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := stateOf(t, s)
+	img := crashImage(t, dir)
+	var gens [2]uint64
+	for i, name := range WALFileNames {
+		data, err := os.ReadFile(filepath.Join(img, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gens[i] = scan(data).gen
+	}
+	if d := int64(gens[0] - gens[1]); d != 1 && d != -1 {
+		t.Fatalf("log generations %d: want both files, consecutive", gens)
+	}
+	checkReopened(t, img, want)
 }

@@ -38,9 +38,10 @@ type request struct {
 // writer is the single goroutine that writes: group commit. It takes every request
 // already waiting (up to maxBatch), applies them to an overlay of their own, appends that
 // overlay to the log as one record and answers each request after the log's fdatasync, so
-// many concurrent writers share one sync. The batch then joins mem, which readers see,
-// and once the log holds checkpointBytes the writer puts mem into the bbolt file (one
-// synced transaction) and empties the log.
+// many concurrent writers share one sync. The batch then joins mem, which readers see.
+// Once the log file holds checkpointBytes, mem becomes frozen, the log switches files and
+// a checkpoint goroutine puts frozen into the bbolt file (one synced transaction) while
+// the writer goes on.
 type writer struct {
 	db              *bbolt.DB
 	log             *wal
@@ -51,17 +52,23 @@ type writer struct {
 	exited          chan struct{} // closed when run returns
 	closeErr        error         // of the final checkpoint, for stop
 
-	mu  sync.RWMutex // guards the mem field; readers hold it for their whole read
-	mem *overlay     // logged since the last checkpoint; only the writer changes it
+	// checkpointing is whether a checkpoint goroutine is running; it sends its result
+	// on checkpointed, which has room for it.
+	checkpointing bool
+	checkpointed  chan error
+
+	mu     sync.RWMutex // guards the fields below; readers hold it for their whole read
+	mem    *overlay     // logged since frozen was; only the writer changes it
+	frozen *overlay     // logged in the other log file, not known to be in the bbolt file; or nil
 
 	// broken, once set, fails every later write: the log could not be written, so
 	// what it holds is unknown.
 	broken error
 }
 
-// newWriter starts the writer goroutine on the database and its opened log, whose records
-// mem holds; stop ends it.
-func newWriter(db *bbolt.DB, log *wal, mem *overlay, opts Options) *writer {
+// newWriter starts the writer goroutine on the database, whose log must not hold
+// anything the database lacks; stop ends it.
+func newWriter(db *bbolt.DB, log *wal, opts Options) *writer {
 	w := &writer{
 		db:              db,
 		log:             log,
@@ -70,7 +77,8 @@ func newWriter(db *bbolt.DB, log *wal, mem *overlay, opts Options) *writer {
 		reqs:            make(chan *request),
 		quit:            make(chan struct{}),
 		exited:          make(chan struct{}),
-		mem:             mem,
+		checkpointed:    make(chan error, 1),
+		mem:             newOverlay(),
 	}
 	go w.run()
 	return w
@@ -80,7 +88,7 @@ func newWriter(db *bbolt.DB, log *wal, mem *overlay, opts Options) *writer {
 func (w *writer) read(fn func(v *view) error) error {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	return w.db.View(func(tx *bbolt.Tx) error { return fn(&view{tx: tx, mem: w.mem}) })
+	return w.db.View(func(tx *bbolt.Tx) error { return fn(newView(tx, nil, w.mem, w.frozen)) })
 }
 
 // do submits apply and waits until its batch has committed (or failed). When ctx ends
@@ -102,8 +110,9 @@ func (w *writer) do(ctx context.Context, apply txFunc) error {
 	}
 }
 
-// stop ends the writer after the batch in progress, checkpoints and closes the log. It
-// returns the first error of those. Call it once.
+// stop ends the writer after the batch in progress, waits for the checkpoint in
+// progress, puts what is left into the bbolt file and closes the log. It returns the
+// first error of those, or the one that broke the log. Call it once.
 func (w *writer) stop() error {
 	close(w.quit)
 	<-w.exited
@@ -117,35 +126,66 @@ func (w *writer) run() {
 	for {
 		select {
 		case <-w.quit:
-			w.closeErr = cmp.Or(w.broken, w.checkpoint())
-			w.closeErr = errors.Join(w.closeErr, w.log.close())
+			w.closeErr = errors.Join(w.broken, w.finish(), w.log.close())
 			return
+		case err := <-w.checkpointed:
+			w.checkpointDone(err)
 		case r := <-w.reqs:
 			batch = w.collect(append(batch[:0], r))
 			w.commit(batch)
 			clear(batch) // drop the answered requests
-			if w.broken == nil && w.log.size >= w.checkpointBytes {
-				// A failed checkpoint leaves mem and the log as they were: the next
-				// batch tries again.
-				_ = w.checkpoint()
-			}
+			w.maybeCheckpoint()
 		}
 	}
 }
 
-// checkpoint puts mem into the bbolt file and empties the log, when there is anything to
-// put.
-func (w *writer) checkpoint() error {
-	if w.mem.empty() {
-		return nil
+// maybeCheckpoint starts a checkpoint when none is running and there is one to do: frozen
+// is left from a checkpoint that failed, or the log file is full (mem is frozen then, and
+// the log switches files).
+func (w *writer) maybeCheckpoint() {
+	if w.checkpointing || w.broken != nil {
+		return
 	}
-	if err := w.db.Update(w.mem.apply); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+	if w.frozen == nil {
+		if w.log.size < w.checkpointBytes {
+			return
+		}
+		w.mu.Lock()
+		w.frozen, w.mem = w.mem, newOverlay()
+		w.mu.Unlock()
+		w.log.switchFiles() // the other file's writes are in the bbolt file: frozen was nil
 	}
-	w.log.reset()
-	w.mu.Lock() // readers that began before the commit still see mem
-	w.mem = newOverlay()
-	w.mu.Unlock()
+	w.checkpointing = true
+	go func(frozen *overlay) {
+		w.checkpointed <- w.db.Update(frozen.apply)
+	}(w.frozen)
+}
+
+// checkpointDone takes the result of the checkpoint goroutine. After a failure, frozen
+// stays, and the next batch tries again.
+func (w *writer) checkpointDone(err error) {
+	w.checkpointing = false
+	if err == nil {
+		w.mu.Lock() // readers that began before the commit still see frozen
+		w.frozen = nil
+		w.mu.Unlock()
+	}
+}
+
+// finish waits for the checkpoint in progress and puts frozen, then mem, into the bbolt
+// file.
+func (w *writer) finish() error {
+	if w.checkpointing {
+		w.checkpointDone(<-w.checkpointed)
+	}
+	for _, o := range []*overlay{w.frozen, w.mem} {
+		if o == nil || o.empty() {
+			continue
+		}
+		if err := w.db.Update(o.apply); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -207,7 +247,7 @@ func (w *writer) try(batch []*request) (writes *overlay, failed int, err error) 
 		return nil, -1, fmt.Errorf("begin read: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }() // a read-only transaction has nothing to undo
-	v := &view{tx: tx, mem: w.mem, batch: newOverlay()}
+	v := newView(tx, newOverlay(), w.mem, w.frozen)
 	for i, r := range batch {
 		r.refused = nil
 		err := r.apply(v)
