@@ -164,6 +164,11 @@ func (c *wsClient) expect(t *testing.T, name string) string {
 	if ev.Name != name {
 		t.Fatalf("client %s: got event %q %s, want %q", c.sid, ev.Name, ev.Args, name)
 	}
+	return argText(ev)
+}
+
+// argText is an event's first argument as text ("" when it has none).
+func argText(ev event) string {
 	if len(ev.Args) == 0 {
 		return ""
 	}
