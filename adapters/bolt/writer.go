@@ -50,20 +50,20 @@ type writer struct {
 	reqs            chan *request // unbuffered: a request is either taken by the writer or never
 	quit            chan struct{} // closed by stop
 	exited          chan struct{} // closed when run returns
-	closeErr        error         // of the final checkpoint, for stop
+	closeErr        error         // of the final checkpoint and closing the log, for stop
 
 	// checkpointing is whether a checkpoint goroutine is running; it sends its result
 	// on checkpointed, which has room for it.
 	checkpointing bool
 	checkpointed  chan error
 
-	mu     sync.RWMutex // guards the fields below; readers hold it for their whole read
-	mem    *overlay     // logged since frozen was; only the writer changes it
-	frozen *overlay     // logged in the other log file, not known to be in the bbolt file; or nil
-
 	// broken, once set, fails every later write: the log could not be written, so
 	// what it holds is unknown.
 	broken error
+
+	mu     sync.RWMutex // guards the fields below; readers hold it for their whole read
+	mem    *overlay     // logged since frozen was; only the writer changes it
+	frozen *overlay     // logged in the other log file, not known to be in the bbolt file; or nil
 }
 
 // newWriter starts the writer goroutine on the database, whose log must not hold
