@@ -317,3 +317,29 @@ func TestReplayBothFiles(t *testing.T) {
 	}
 	checkReopened(t, img, want)
 }
+
+// TestLogFailureRefusesWrites: once the log cannot be written, the write fails, so do all
+// later ones (what the log holds is unknown), reads still answer with what was
+// acknowledged, and Close reports the failure.
+func TestLogFailureRefusesWrites(t *testing.T) {
+	s := openT(t, t.TempDir())
+	fill(t, s, 0, 3)
+	want := stateOf(t, s)
+	for _, f := range s.writer.log.files { // the writer is idle: nothing uses them now
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg := chat.Message{RoomID: roomA.Room, UserID: "ann", Content: "lost"}
+	for range 2 {
+		if _, _, err := s.Append(t.Context(), roomA, msg); err == nil {
+			t.Fatal("Append succeeded without a log")
+		}
+	}
+	if got := stateOf(t, s); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the failed writes:\n got %+v\nwant %+v", got, want)
+	}
+	if err := s.Close(); err == nil {
+		t.Fatal("Close succeeded after the log failed")
+	}
+}
