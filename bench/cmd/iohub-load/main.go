@@ -147,7 +147,7 @@ func scenarioFlags(name string, fs *flag.FlagSet) (scenarioFunc, error) {
 		cfg := scenario.JoinStormConfig{}
 		fs.IntVar(&cfg.Users, "users", 500, "users joining the room")
 		fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "bound on the wait for every member to see the full count")
-		fs.DurationVar(&cfg.Tail, "tail", 1500*time.Millisecond, "how long presence events are still counted after settling")
+		fs.DurationVar(&cfg.Tail, "tail", 1500*time.Millisecond, "after settling, stop waiting for user_joined events once none came for this long")
 		return func(ctx context.Context, t *scenario.Target) (*result.Run, error) {
 			cfg.Concurrency = *concurrency
 			return scenario.JoinStorm(ctx, t, cfg)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +21,8 @@ type JoinStormConfig struct {
 	Users int
 	// Timeout bounds the wait for every member to see room_users with count Users.
 	Timeout time.Duration
-	// Tail is how long presence events are still counted after the room settled.
+	// Tail ends the wait, after the room settled, for the last user_joined events once none
+	// has arrived for that long.
 	Tail time.Duration
 	// Concurrency is the number of connections opened in parallel during setup.
 	Concurrency int
@@ -37,19 +40,22 @@ var (
 )
 
 type joinStorm struct {
-	cfg      JoinStormConfig
-	presence atomic.Uint64
-	settled  []atomic.Bool
-	nSettled atomic.Int64
-	allDone  chan struct{}
-	once     sync.Once
-	acks     stats.Histogram
-	failed   atomic.Uint64
+	cfg        JoinStormConfig
+	presence   atomic.Uint64
+	userJoined atomic.Uint64
+	lastCount  []atomic.Int32 // the count of the last room_users each member saw
+	acked      []atomic.Bool  // whether each member's join was acked with success
+	settled    []atomic.Bool
+	nSettled   atomic.Int64
+	allDone    chan struct{}
+	once       sync.Once
+	acks       stats.Histogram
+	failed     atomic.Uint64
 }
 
 // JoinStorm runs the join-storm scenario.
 func JoinStorm(ctx context.Context, t *Target, cfg JoinStormConfig) (*result.Run, error) {
-	s := &joinStorm{cfg: cfg, settled: make([]atomic.Bool, cfg.Users), allDone: make(chan struct{})}
+	s := &joinStorm{cfg: cfg, settled: make([]atomic.Bool, cfg.Users), lastCount: make([]atomic.Int32, cfg.Users), acked: make([]atomic.Bool, cfg.Users), allDone: make(chan struct{})}
 	if err := t.prepare(cfg.Users); err != nil {
 		return nil, err
 	}
@@ -66,8 +72,8 @@ func JoinStorm(ctx context.Context, t *Target, cfg JoinStormConfig) (*result.Run
 
 	meter := t.measureCPU()
 	start := time.Now()
-	for _, c := range clients {
-		if err := c.EmitAck(joinFrame(stormRoom), s.onAck(start)); err != nil {
+	for i, c := range clients {
+		if err := c.EmitAck(joinFrame(stormRoom), s.onAck(i, start)); err != nil {
 			return nil, fmt.Errorf("join-storm join: %w", err)
 		}
 	}
@@ -75,7 +81,7 @@ func JoinStorm(ctx context.Context, t *Target, cfg JoinStormConfig) (*result.Run
 	if err != nil {
 		return nil, err
 	}
-	_ = sleep(ctx, cfg.Tail)
+	s.waitUserJoined(ctx)
 	cpu, err := meter.Stop()
 	if err != nil {
 		return nil, fmt.Errorf("join-storm: %w", err)
@@ -83,11 +89,13 @@ func JoinStorm(ctx context.Context, t *Target, cfg JoinStormConfig) (*result.Run
 	return s.report(t, settle, cpu), nil
 }
 
-// onAck records a join ack's delay from the start of the storm.
-func (s *joinStorm) onAck(start time.Time) sio.AckHandler {
+// onAck records member i's join ack and its delay from the start of the storm.
+func (s *joinStorm) onAck(i int, start time.Time) sio.AckHandler {
 	return func(args []byte) {
 		if !acked(args) {
 			s.failed.Add(1)
+		} else {
+			s.acked[i].Store(true)
 		}
 		s.acks.Record(time.Since(start))
 	}
@@ -100,7 +108,13 @@ func (s *joinStorm) onEvent(i int, args []byte) {
 		return
 	}
 	s.presence.Add(1)
-	if !isList || roomUsersCount(args) != s.cfg.Users || s.settled[i].Swap(true) {
+	if !isList {
+		s.userJoined.Add(1)
+		return
+	}
+	count := roomUsersCount(args)
+	s.lastCount[i].Store(int32(count))
+	if count != s.cfg.Users || s.settled[i].Swap(true) {
 		return
 	}
 	if s.nSettled.Add(1) == int64(s.cfg.Users) {
@@ -134,9 +148,50 @@ func (s *joinStorm) wait(ctx context.Context, start time.Time) (time.Duration, e
 	case <-s.allDone:
 		return time.Since(start), nil
 	case <-timer.C:
-		return 0, fmt.Errorf("join-storm: %d of %d members saw count %d within %v", s.nSettled.Load(), s.cfg.Users, s.cfg.Users, s.cfg.Timeout)
+		return 0, fmt.Errorf("%d of %d members saw count %d within %v (user_joined received: %d of %d); the others: %s",
+			s.nSettled.Load(), s.cfg.Users, s.cfg.Users, s.cfg.Timeout, s.userJoined.Load(), s.expectedUserJoined(), s.lastCounts())
 	case <-ctx.Done():
 		return 0, fmt.Errorf("join-storm: %w", ctx.Err())
+	}
+}
+
+// lastCounts summarizes the unsettled members by the last room_users count they saw and
+// whether their join was acked, e.g. "count 499, join acked ×152".
+func (s *joinStorm) lastCounts() string {
+	type key struct {
+		count int32
+		acked bool
+	}
+	byKey := map[key]int{}
+	for i := range s.lastCount {
+		if !s.settled[i].Load() {
+			byKey[key{s.lastCount[i].Load(), s.acked[i].Load()}]++
+		}
+	}
+	parts := make([]string, 0, len(byKey))
+	for k, n := range byKey {
+		parts = append(parts, fmt.Sprintf("count %d, join acked %v ×%d", k.count, k.acked, n))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
+}
+
+// expectedUserJoined is N(N−1)/2: the k-th joiner is announced to the k−1 members before it.
+func (s *joinStorm) expectedUserJoined() uint64 {
+	n := uint64(s.cfg.Users)
+	return n * (n - 1) / 2
+}
+
+// waitUserJoined waits for the last user_joined events until none has come for Tail.
+func (s *joinStorm) waitUserJoined(ctx context.Context) {
+	last, lastMove := s.userJoined.Load(), time.Now()
+	for s.userJoined.Load() < s.expectedUserJoined() && time.Since(lastMove) < s.cfg.Tail {
+		if sleep(ctx, 10*time.Millisecond) != nil {
+			return
+		}
+		if n := s.userJoined.Load(); n != last {
+			last, lastMove = n, time.Now()
+		}
 	}
 }
 
@@ -149,6 +204,7 @@ func (s *joinStorm) report(t *Target, settle time.Duration, cpu stats.CPUUsage) 
 	run.Add("settle_ms", ms(settle), "ms", result.Lower)
 	run.Add("join_ack_p99_ms", ms(s.acks.Quantile(0.99)), "ms", result.Lower)
 	run.Add("presence_events", events, "events", result.Info)
+	run.Add("user_joined_missing", float64(s.expectedUserJoined())-float64(s.userJoined.Load()), "events", result.Lower)
 	run.Add("presence_events_per_user", events/n, "events", result.Info)
 	run.Add("failed_joins", float64(s.failed.Load()), "joins", result.Lower)
 	addCPU(run, cpu, t, n, "join")
