@@ -194,6 +194,48 @@ func TestBroadcastSelectionAndOrderWithDirectEmits(t *testing.T) {
 	}
 }
 
+func TestSlowReaderKeepsOrderThroughCongestion(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, s := ts.connect(t)
+	s.Join("room")
+	pad := strings.Repeat("x", 1000)
+	const n = 20000 // far more than the socket buffers hold: the queue passes highWater
+	congested := false
+	for i := range n {
+		_ = ts.io.To("room").Emit("m", i, pad)
+		if i%100 == 0 {
+			_ = s.Emit("direct", i)
+		}
+		if !s.Conn().Transport().Writable() {
+			congested = true
+			_ = ts.io.To("room").Volatile().Emit("volatile", i) // may be dropped, never reordered
+		}
+	}
+	_ = s.Emit("end")
+	if !congested {
+		t.Log("the connection never congested; the fallback path was not exercised")
+	}
+	next := 0
+	for {
+		_, msg, err := c.next()
+		if err != nil {
+			t.Fatalf("after %d of %d: %v", next, n, err)
+		}
+		switch {
+		case bytes.HasPrefix(msg, []byte(`42["m",`)):
+			if want := fmt.Sprintf(`42["m",%d,`, next); !bytes.HasPrefix(msg, []byte(want)) {
+				t.Fatalf("got %.20q, want %q", msg, want)
+			}
+			next++
+		case bytes.HasPrefix(msg, []byte(`42["end"]`)):
+			if next != n {
+				t.Fatalf("end after %d of %d", next, n)
+			}
+			return
+		}
+	}
+}
+
 func TestDirectEmitAndBinary(t *testing.T) {
 	ts := newTestServer(t, nil)
 	c, s := ts.connect(t)
