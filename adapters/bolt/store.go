@@ -81,6 +81,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		Timeout:        opts.LockTimeout,
 		NoFreelistSync: true, // cheaper commits; the freelist is rebuilt on open
 		FreelistType:   bbolt.FreelistMapType,
+		// Address space for the file to grow into: each remap as it grows copies every
+		// node the commit holds and stops readers and the writer's reads meanwhile.
+		InitialMmapSize: 1 << 30,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
