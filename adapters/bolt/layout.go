@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -76,6 +77,7 @@ type view struct {
 	tx       *bbolt.Tx
 	overlays []*overlay // newest first
 	batch    *overlay   // overlays[0] in the writer's view, else nil
+	stamp    string     // the timestamp of the batch's messages, once one needs it
 }
 
 // newView is the view of tx under the given overlays, newest first; nil ones are skipped.
@@ -87,6 +89,16 @@ func newView(tx *bbolt.Tx, batch *overlay, older ...*overlay) *view {
 		}
 	}
 	return v
+}
+
+// timestamp is the Timestamp of the messages the view's batch appends: they are stored
+// together, and formatting the time once per batch rather than once per message halves
+// appendTx's CPU time.
+func (v *view) timestamp() string {
+	if v.stamp == "" {
+		v.stamp = chat.FormatTimestamp(time.Now())
+	}
+	return v.stamp
 }
 
 // get is the value of key in key-value bucket b (kvCursors, kvDedup), or nil.

@@ -136,7 +136,7 @@ func appendTx(v *view, ref chat.RoomRef, msg chat.Message) (chat.Message, bool, 
 		}
 	}
 	seq := r.last() + 1
-	msg.ID, msg.Timestamp = chat.FormatID(ref, seq), chat.FormatTimestamp(time.Now())
+	msg.ID, msg.Timestamp = chat.FormatID(ref, seq), v.timestamp()
 	return msg, false, r.put(seq, msg)
 }
 
