@@ -162,13 +162,16 @@ func (ss *Session) mayJoin(room string) error {
 }
 
 // enter joins the socket to the room and announces the user when it is their first socket there.
+// The socket joins the Socket.IO room before presence counts it, so every room_users list
+// that names the user reaches this socket too.
 func (ss *Session) enter(ctx context.Context, room string) error {
 	ref := ss.ref(room)
+	ss.conn.Join(room)
 	first, err := ss.svc.presence.Add(ctx, ref, ss.who.User, ss.conn.ID())
 	if err != nil {
+		ss.conn.Leave(room)
 		return fmt.Errorf("presence add %s%s: %w", ref.Namespace, room, err)
 	}
-	ss.conn.Join(room)
 	ss.rooms[room] = false
 	if first {
 		ss.svc.out.Emit(ref, EventUserJoined, ss.userEvent(room), EmitOptions{ExceptSocket: ss.conn.ID()})
