@@ -8,3 +8,6 @@ run: build
 
 test:
 	scripts/test.sh
+
+bench:
+	scripts/bench.sh
