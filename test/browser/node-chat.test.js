@@ -72,9 +72,7 @@ function assertConversation({ code, lines, stderr }) {
 // exitsPromptly is a subtest: once the conversation is over, the script ends by itself when
 // its sockets close, which needs the server to finish the WebSocket closing handshake.
 async function exitsPromptly(t, run) {
-  await t.test('exits within 5 s of "done"', {
-    todo: 'iohub does not close a WebSocket after the client\'s close frame (CLOSE-WAIT); the ws client waits 30 s',
-  }, () => assert.ok(run.lingerMs < 5000, `exited ${run.lingerMs} ms after "done"`));
+  await t.test('exits within 5 s of "done"', () => assert.ok(run.lingerMs < 5000, `exited ${run.lingerMs} ms after "done"`));
 }
 
 test('node-chat example with dev-mode tokens', async (t) => {
