@@ -80,10 +80,11 @@ test('an id that is not in the room is not_found', async (t) => {
   const { room, w, r1, ids } = await setup(t);
   const other = h.uniq('other');
   await h.join(w, other);
-  // message ids are unique within a room only: use one that this room does not have
-  let foreign;
-  do foreign = await h.send(w, other, 'foreign'); while (ids.includes(foreign.message.id));
+  // the other room's first message holds the same position as this room's first one
+  const foreign = await h.send(w, other, 'foreign');
+  assert.ok(!ids.includes(foreign.message.id), 'a message id names one room only');
   h.assertFail(await h.emitAck(r1, 'read_messages', { roomId: room, messageId: foreign.message.id }), 'not_found', 'id of another room');
+  h.assertFail(await h.emitAck(w, 'send_message', { roomId: room, content: 're', replyTo: foreign.message.id }), 'not_found', 'replyTo of another room');
   h.assertFail(await h.emitAck(r1, 'read_messages', { roomId: room, messageId: 'no-such-id' }), 'not_found', 'unknown id');
   // the cursor did not move
   const j = await h.join(r1, room);
