@@ -27,8 +27,10 @@ type Backends struct {
 	Adapter socket.AdapterConstructor
 	// Checks are run by /readyz, each named by what it checks.
 	Checks map[string]func(context.Context) error
-	// OnUserGone, when set, lets cluster presence report users whose node died.
+	// OnUserGone and OnUserBack, when set, let cluster presence report users whose node
+	// died, and users present again after this node's presence was restored.
 	OnUserGone func(func(chat.RoomRef, chat.User))
+	OnUserBack func(func(chat.RoomRef, chat.User))
 	closers    []func() error
 }
 
@@ -88,6 +90,7 @@ func (b *Backends) openCluster(ctx context.Context, cfg config.Config, reg prome
 	b.closers = append(b.closers, presence.Close)
 	b.Presence = presence
 	b.OnUserGone = presence.OnUserGone
+	b.OnUserBack = presence.OnUserBack
 	return client, nil
 }
 

@@ -92,6 +92,9 @@ func (s *Server) build() error {
 	if s.backends.OnUserGone != nil {
 		s.backends.OnUserGone(s.svc.UserGone)
 	}
+	if s.backends.OnUserBack != nil {
+		s.backends.OnUserBack(s.svc.UserBack)
+	}
 	s.hub.Mount(s.svc)
 	s.handler = s.routes()
 	if s.ipLimit != nil {

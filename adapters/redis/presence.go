@@ -60,6 +60,7 @@ type Presence struct {
 	mu    sync.Mutex
 	local map[chat.RoomRef]map[string]chat.User // this node's sockets: room -> sid -> user
 	gone  []func(chat.RoomRef, chat.User)
+	back  []func(chat.RoomRef, chat.User)
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -112,6 +113,16 @@ func (p *Presence) OnUserGone(fn func(chat.RoomRef, chat.User)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.gone = append(p.gone, fn)
+}
+
+// OnUserBack registers fn to learn of users who are present again in a room because this
+// node's sockets were added back after its key had expired (Redis restarted empty, or the node
+// was cut off long enough to be purged). fn runs on the heartbeat goroutine, once per (room,
+// user) that the re-add made present again; keep it short.
+func (p *Presence) OnUserBack(fn func(chat.RoomRef, chat.User)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.back = append(p.back, fn)
 }
 
 // Close stops the heartbeat and the sweeper and drops this node's key, so the other nodes
@@ -344,9 +355,13 @@ func (p *Presence) heartbeat(ctx context.Context) {
 	}
 	for room, sockets := range p.snapshot() {
 		for sid, user := range sockets {
-			if _, err := p.add(ctx, room, user, sid); err != nil {
+			first, err := p.add(ctx, room, user, sid)
+			if err != nil {
 				p.warn(ctx, "presence re-add failed", "err", err)
 				return
+			}
+			if first {
+				p.notify(&p.back, room, user)
 			}
 		}
 	}
@@ -420,9 +435,12 @@ func (p *Presence) purge(ctx context.Context, node string) error {
 }
 
 // report tells the OnUserGone callbacks that user left room.
-func (p *Presence) report(room chat.RoomRef, user chat.User) {
+func (p *Presence) report(room chat.RoomRef, user chat.User) { p.notify(&p.gone, room, user) }
+
+// notify calls a copy of the callbacks in *list (read under the lock) with room and user.
+func (p *Presence) notify(list *[]func(chat.RoomRef, chat.User), room chat.RoomRef, user chat.User) {
 	p.mu.Lock()
-	callbacks := append([]func(chat.RoomRef, chat.User){}, p.gone...)
+	callbacks := append([]func(chat.RoomRef, chat.User){}, *list...)
 	p.mu.Unlock()
 	for _, fn := range callbacks {
 		fn(room, user)

@@ -86,7 +86,13 @@ func TestPresenceSurvivesRedisRestart(t *testing.T) {
 	srv := redistest.Start(t)
 	p := openPresence(t, srv.Client(t), "restart")
 	room := chat.RoomRef{Namespace: "/", Room: "general"}
-	if _, err := p.Add(t.Context(), room, chat.User{UserID: "alice", UserName: "A"}, "s1"); err != nil {
+	back := make(chan goneEvent, 10)
+	p.OnUserBack(func(room chat.RoomRef, user chat.User) { back <- goneEvent{room, user} })
+	alice := chat.User{UserID: "alice", UserName: "A"}
+	if _, err := p.Add(t.Context(), room, alice, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Add(t.Context(), room, alice, "s2"); err != nil {
 		t.Fatal(err)
 	}
 	srv.Restart(t) // empty: presence lost, until the node notices and adds its sockets again
@@ -94,4 +100,17 @@ func TestPresenceSurvivesRedisRestart(t *testing.T) {
 		_, count, err := p.Users(context.Background(), room, 10)
 		return err == nil && count == 1
 	})
+	select {
+	case ev := <-back:
+		if want := (goneEvent{room, alice}); ev != want {
+			t.Fatalf("reported back %+v, want %+v", ev, want)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("the restored user was never reported back")
+	}
+	select {
+	case ev := <-back: // alice has two sockets: she is back once
+		t.Fatalf("reported back twice: %+v", ev)
+	default:
+	}
 }

@@ -235,8 +235,16 @@ func (ss *Session) exit(ctx context.Context, room string) error {
 
 // UserGone announces that user has no socket left in the room: user_left, then a coalesced
 // room_users. Cluster presence calls it for users of a node that died.
-func (s *Service) UserGone(ref RoomRef, user User) {
-	s.out.Emit(ref, EventUserLeft, UserEvent{RoomID: ref.Room, UserID: user.UserID, UserName: user.UserName}, EmitOptions{})
+func (s *Service) UserGone(ref RoomRef, user User) { s.announce(ref, EventUserLeft, user) }
+
+// UserBack announces that user is present in the room again although none of their
+// sockets joined anew (cluster presence restored after an outage): user_joined, then a
+// coalesced room_users.
+func (s *Service) UserBack(ref RoomRef, user User) { s.announce(ref, EventUserJoined, user) }
+
+// announce tells the whole room that user joined or left (event), then coalesces room_users.
+func (s *Service) announce(ref RoomRef, event string, user User) {
+	s.out.Emit(ref, event, UserEvent{RoomID: ref.Room, UserID: user.UserID, UserName: user.UserName}, EmitOptions{})
 	s.users.changed(ref)
 }
 
