@@ -3,8 +3,6 @@ package server
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -183,20 +181,17 @@ func (s *Server) apiHistory(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	limit := 50
+	var limit *int
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > chat.MaxHistoryLimit {
 			return 0, nil, chat.Errorf(chat.CodeBadRequest, "limit must be an integer from 1 to %d", chat.MaxHistoryLimit)
 		}
-		limit = n
+		limit = &n
 	}
-	msgs, more, err := s.svc.Store().History(r.Context(), ref, r.URL.Query().Get("before"), limit)
+	msgs, more, err := s.svc.History(r.Context(), ref, r.URL.Query().Get("before"), limit)
 	if err != nil {
-		return 0, nil, fmt.Errorf("history: %w", err)
-	}
-	if msgs == nil {
-		msgs = []chat.Message{}
+		return 0, nil, err
 	}
 	return http.StatusOK, map[string]any{"messages": msgs, "hasMore": more}, nil
 }
@@ -233,5 +228,3 @@ func (s *Server) namespace(name string) (string, error) {
 	}
 	return name, nil
 }
-
-var errDraining = errors.New("server is shutting down")

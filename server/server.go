@@ -27,6 +27,9 @@ import (
 	"github.com/iohub/iohub/server/internal/transport"
 )
 
+// errDraining answers new handshakes and /readyz once Shutdown has begun.
+var errDraining = errors.New("server is shutting down")
+
 // Server is one iohub node.
 type Server struct {
 	cfg      config.Config

@@ -94,9 +94,6 @@ func NewService(store Store, presence Presence, out Broadcaster, opts Options) *
 // Close stops pending room_users timers.
 func (s *Service) Close() { s.users.close() }
 
-// Store is the message store the service writes to.
-func (s *Service) Store() Store { return s.store }
-
 // Session is one socket's view of the protocol. Its methods must be called one at a time,
 // in the order the socket's events arrived (the Socket.IO library's per-socket queue does
 // that); Close must be the last call.
@@ -314,15 +311,28 @@ func (ss *Session) History(ctx context.Context, req HistoryRequest) (HistoryRepl
 	if err := ss.mayJoin(req.RoomID); err != nil {
 		return HistoryReply{}, err
 	}
-	limit := 50
-	if req.Limit != nil {
-		limit = *req.Limit
-	}
-	msgs, more, err := ss.svc.store.History(ctx, ss.ref(req.RoomID), req.Before, limit)
+	msgs, more, err := ss.svc.History(ctx, ss.ref(req.RoomID), req.Before, req.Limit)
 	if err != nil {
-		return HistoryReply{}, fmt.Errorf("history: %w", err)
+		return HistoryReply{}, err
 	}
-	return HistoryReply{Success: true, RoomID: req.RoomID, Messages: nonNil(msgs), HasMore: more}, nil
+	return HistoryReply{Success: true, RoomID: req.RoomID, Messages: msgs, HasMore: more}, nil
+}
+
+// DefaultFetchLimit is the page size of fetch_history and GET …/messages without a limit.
+const DefaultFetchLimit = 50
+
+// History pages through a room's messages (fetch_history, HTTP API): up to limit
+// (DefaultFetchLimit when nil) messages strictly older than before, oldest first, never nil.
+func (s *Service) History(ctx context.Context, ref RoomRef, before string, limit *int) ([]Message, bool, error) {
+	n := DefaultFetchLimit
+	if limit != nil {
+		n = *limit
+	}
+	msgs, more, err := s.store.History(ctx, ref, before, n)
+	if err != nil {
+		return nil, false, fmt.Errorf("history: %w", err)
+	}
+	return nonNil(msgs), more, nil
 }
 
 // Typing handles typing_start (typing == true) and typing_end. Throttled typing:true is
