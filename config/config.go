@@ -39,6 +39,7 @@ type Config struct {
 	Redis    Redis    `mapstructure:"redis"`
 	API      API      `mapstructure:"api"`
 	Log      Log      `mapstructure:"log"`
+	Debug    Debug    `mapstructure:"debug"`
 }
 
 // CORS configures browser origins.
@@ -146,6 +147,14 @@ type Log struct {
 	Level string `mapstructure:"level" usage:"log level: debug, info, warn or error"`
 	// Format is json or text (key log.format, default json).
 	Format string `mapstructure:"format" usage:"log format: json or text"`
+}
+
+// Debug configures diagnostics that are off unless asked for.
+type Debug struct {
+	// PprofListen is the address of a separate HTTP listener serving net/http/pprof under
+	// /debug/pprof/ (key debug.pprof_listen, default "": off). Profiles reveal internals:
+	// bind it to loopback.
+	PprofListen string `mapstructure:"pprof_listen" usage:"address serving /debug/pprof/ (e.g. 127.0.0.1:6060; empty: off)"`
 }
 
 // Default returns the configuration iohub runs with when nothing is configured.

@@ -50,6 +50,7 @@ func (c Config) Validate() error {
 		c.Redis.validate(),
 		c.API.validate(),
 		c.Log.validate(),
+		c.Debug.validate(),
 	)
 }
 
@@ -220,6 +221,17 @@ func (l Log) validate() error {
 		oneOf("log.level", l.Level, logLevels),
 		oneOf("log.format", l.Format, logFormats),
 	)
+}
+
+// validate checks that a pprof address, when set, is host:port.
+func (d Debug) validate() error {
+	if d.PprofListen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(d.PprofListen); err != nil {
+		return fmt.Errorf("debug.pprof_listen: must be host:port like \"127.0.0.1:6060\", got %q", d.PprofListen)
+	}
+	return nil
 }
 
 // firstError returns the first non-nil error of errs.

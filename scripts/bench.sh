@@ -95,13 +95,15 @@ build() {
 # start_server LABEL: starts the server pinned to CPU 0; sets SERVER_PID and SERVER_URL.
 start_server() {
   local label=$1 logf="$WORK/server.log"
+  PPROF_URL=""
   : >"$logf"
   case $label in
     iohub-bolt | iohub-memory)
       local driver=${label#iohub-} data="$WORK/data"
       rm -rf "$data"
       nice -n "$NICE" taskset -c 0 bin/iohub serve --listen 127.0.0.1:0 --auth.jwt.secret "$SECRET" \
-        --store.driver "$driver" --store.path "$data" "${IOHUB_LIMITS[@]}" 2>"$logf" &
+        --store.driver "$driver" --store.path "$data" "${IOHUB_LIMITS[@]}" \
+        ${PROFILE:+--debug.pprof_listen 127.0.0.1:0} 2>"$logf" &
       ;;
     node)
       nice -n "$NICE" taskset -c 0 node bench/node-peer/server.js --listen 127.0.0.1:0 --secret "$SECRET" 2>"$logf" &
@@ -122,6 +124,7 @@ start_server() {
     return 1
   fi
   SERVER_URL="http://$addr"
+  PPROF_URL=$(grep -m1 -o '"pprof":"[^"]*"' "$logf" | sed 's/"pprof":"\([^"]*\)"/http:\/\/\1/' || true)
 }
 
 stop_server() {
@@ -138,9 +141,10 @@ stop_server() {
 }
 
 # profile_server SECONDS DIR: saves a CPU profile of the running server: pprof when the server
-# serves /debug/pprof, else `perf record` with its top entries in DIR/perf-top.txt.
+# serves /debug/pprof (iohub with PROFILE set), else `perf record` with its top entries in
+# DIR/perf-top.txt.
 profile_server() {
-  if curl -fsS -o "$2/iohub-fanout-1x1000.pprof" "$SERVER_URL/debug/pprof/profile?seconds=$1" 2>/dev/null; then
+  if [ -n "$PPROF_URL" ] && curl -fsS -o "$2/iohub-fanout-1x1000.pprof" "$PPROF_URL/debug/pprof/profile?seconds=$1" 2>/dev/null; then
     go tool pprof -top -nodecount=40 bin/iohub "$2/iohub-fanout-1x1000.pprof" >"$2/pprof-top.txt" 2>&1 || true
     return
   fi

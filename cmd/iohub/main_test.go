@@ -248,9 +248,10 @@ func TestUsageErrors(t *testing.T) {
 }
 
 // TestServe runs the server end to end: it logs the address it listens on, answers
-// /healthz, and exits 0 on SIGTERM.
+// /healthz, serves profiles on the debug.pprof_listen address only, and exits 0 on SIGTERM.
 func TestServe(t *testing.T) {
-	cmd := exec.CommandContext(t.Context(), binary, "serve", "--listen", "127.0.0.1:0", "--dev", "--store.driver", "memory")
+	cmd := exec.CommandContext(t.Context(), binary, "serve", "--listen", "127.0.0.1:0", "--dev", "--store.driver", "memory",
+		"--debug.pprof_listen", "127.0.0.1:0")
 	cmd.Env = cleanEnv()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -268,17 +269,26 @@ func TestServe(t *testing.T) {
 		t.Errorf("no dev-mode warning before listening; stderr:\n%s", seen)
 	}
 
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/healthz", nil)
-	if err != nil {
-		t.Fatal(err)
+	var pprofLog struct{ Pprof string }
+	for line := range strings.SplitSeq(seen, "\n") {
+		if strings.Contains(line, `"pprof"`) {
+			_ = json.Unmarshal([]byte(line), &pprofLog)
+		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET /healthz: %v", err)
+	if pprofLog.Pprof == "" {
+		t.Fatalf("no log line naming the pprof address; stderr:\n%s", seen)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /healthz = %d, want 200", resp.StatusCode)
+	for _, c := range []struct {
+		url  string
+		want int
+	}{
+		{"http://" + addr + "/healthz", http.StatusOK},
+		{"http://" + pprofLog.Pprof + "/debug/pprof/cmdline", http.StatusOK},
+		{"http://" + addr + "/debug/pprof/cmdline", http.StatusNotFound},
+	} {
+		if got := httpStatus(t, c.url); got != c.want {
+			t.Errorf("GET %s = %d, want %d", c.url, got, c.want)
+		}
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -288,6 +298,21 @@ func TestServe(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("after SIGTERM: %v; stderr after listening:\n%s", err, rest)
 	}
+}
+
+// httpStatus is the status code of GET url.
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // waitListening reads JSON log lines until the "listening" record and returns its addr,

@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -68,6 +71,13 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("starting server: %w", errors.Join(err, ln.Close()))
 	}
+	if cfg.Debug.PprofListen != "" {
+		stop, err := servePprof(cfg.Debug.PprofListen, logger)
+		if err != nil {
+			return errors.Join(err, ln.Close(), srv.Shutdown(context.WithoutCancel(ctx)))
+		}
+		defer stop()
+	}
 	logListening(logger, ln.Addr())
 
 	served := make(chan error, 1)
@@ -106,4 +116,28 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 // and with log.format text: time=… level=INFO msg=listening addr=127.0.0.1:41234.
 func logListening(logger *slog.Logger, addr net.Addr) {
 	logger.Info("listening", "addr", addr.String())
+}
+
+// servePprof serves net/http/pprof's handlers on their own listener at addr, so profiles
+// are never reachable through the public address. The returned stop closes the listener
+// and waits for the serving goroutine to end.
+func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("debug.pprof_listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = hs.Serve(ln) // ends with the listener
+	}()
+	logger.Warn("serving profiles; keep this address private", "pprof", ln.Addr().String())
+	return func() { _ = hs.Close(); <-done }, nil
 }
