@@ -5,10 +5,11 @@
 //   - a broadcast's pre-encoded packet is framed once and the same bytes are queued on every
 //     receiving connection (the stock transport builds a gorilla PreparedMessage per
 //     receiver, most of the garbage of a fan-out);
-//   - each connection has one write queue; a writer goroutine, started when the queue gets
-//     work and gone when it is empty, writes everything pending with one writev, so a burst
-//     of messages costs one syscall per connection, not one per message, and an idle
-//     connection costs no writer goroutine.
+//   - each connection has one write queue, written with one writev for everything pending,
+//     so a burst of messages costs one syscall per connection, not one per message. A few
+//     goroutines shared by all connections (flusher) do the writing, without waiting on a
+//     full socket; a connection whose socket is full gets a writer goroutine of its own
+//     until its queue is empty, and an idle connection costs no goroutine for writing.
 //
 // Reading, the Engine.IO events it emits (packet, drain, ready, error, close) and the
 // close handshake follow the stock transport. It never compresses: iohub does not enable
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	ws "github.com/gorilla/websocket"
@@ -48,12 +50,13 @@ func Set() *types.Set[transports.TransportCtor] {
 // Builder constructs the transport; register it with the engine's SetTransports under
 // its Name, "websocket".
 type Builder struct {
-	frames frameCache
+	frames  frameCache
+	flusher flusher
 }
 
 // New implements transports.TransportCtor.
 func (b *Builder) New(ctx *types.HttpContext) transports.Transport {
-	w := &websocket{Transport: transports.MakeTransport(), frames: &b.frames}
+	w := &websocket{Transport: transports.MakeTransport(), frames: &b.frames, flusher: &b.flusher}
 	w.Prototype(w)
 	w.Construct(ctx)
 	return w
@@ -72,9 +75,13 @@ func (*Builder) UpgradesTo() []string { return nil }
 type websocket struct {
 	transports.Transport
 
-	frames      *frameCache
-	socket      *types.WebSocketConn
-	conn        net.Conn // the socket's connection; frames are written to it directly
+	frames  *frameCache
+	flusher *flusher
+	socket  *types.WebSocketConn
+	conn    net.Conn // the socket's connection; frames are written to it directly
+	// raw writes to conn without waiting (the flusher's writes); nil when conn has no
+	// file descriptor, and then every write is a blocking one.
+	raw         syscall.RawConn
 	idleTimeout time.Duration
 	closeOnce   sync.Once
 	// handled, when not nil, is closed once the upgrade request's handler has returned
@@ -86,7 +93,7 @@ type websocket struct {
 	spare     [][]byte // the previous batch's backing array, reused
 	queued    int      // bytes in pending
 	sends     int      // Send calls whose frames are in pending: one "drain" each once written
-	writing   bool     // a writer goroutine owns the queue
+	writing   bool     // the flusher or a writer goroutine owns the queue
 	congested bool     // reported not writable until the queue drains
 	// direct says the engine holds no packet for this transport, so a broadcast frame may
 	// be queued without going through it (see AdapterBuilder).
@@ -100,6 +107,9 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	w.idleTimeout = ctx.IdleTimeout
 	w.socket = ctx.Websocket
 	w.conn = w.socket.NetConn()
+	if sc, ok := w.conn.(syscall.Conn); ok {
+		w.raw, _ = sc.SyscallConn()
+	}
 	if rw, ok := ctx.Response().(*releasingWriter); ok {
 		w.handled = rw.served
 	}
@@ -210,8 +220,9 @@ func (w *websocket) frame(p *packet.Packet) ([]byte, error) {
 	return newFrame(dataOpcode(data), data.Bytes()), nil
 }
 
-// enqueue queues frame (nil: none) and starts the writer if it is not running. send marks
-// the end of one Send call, answered with "drain" once everything before it is written.
+// enqueue queues frame (nil: none) and hands the connection to the flusher if nobody
+// owns its queue. send marks the end of one Send call, answered with "drain" once
+// everything before it is written.
 func (w *websocket) enqueue(frame []byte, send bool) {
 	w.mu.Lock()
 	if w.closing {
@@ -221,7 +232,7 @@ func (w *websocket) enqueue(frame []byte, send bool) {
 	start := w.pushLocked(frame, send)
 	w.mu.Unlock()
 	if start {
-		go w.write()
+		w.flusher.ready(w)
 	}
 }
 
@@ -238,7 +249,7 @@ func (w *websocket) enqueueBroadcast(frame []byte) bool {
 	start := w.pushLocked(frame, false)
 	w.mu.Unlock()
 	if start {
-		go w.write()
+		w.flusher.ready(w)
 	}
 	return true
 }
@@ -253,8 +264,9 @@ func (w *websocket) engineDrained() {
 	w.mu.Unlock()
 }
 
-// pushLocked appends frame (nil: none) to the queue and reports whether the writer must
-// be started. Call with w.mu held.
+// pushLocked appends frame (nil: none) to the queue and reports whether it took
+// ownership of the queue for the flusher, which the caller then hands it to. Call with
+// w.mu held.
 func (w *websocket) pushLocked(frame []byte, send bool) (start bool) {
 	if frame != nil {
 		w.pending = append(w.pending, frame)

@@ -9,56 +9,123 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
-// write is the connection's writer, started by enqueue when the queue gets work: it
-// writes everything queued with one writev per round until the queue is empty, then
-// exits (closing the connection if a close is pending). At most one runs at a time: the
-// writing flag, set by enqueue and cleared here under the lock, owns the queue.
+// flush is the flusher's turn at the connection, whose queue it owns: it writes what is
+// pending without waiting. When everything went out it gives the queue up, or queues the
+// connection again if more came meanwhile; when the socket is full it hands the rest to a
+// writer goroutine of the connection's own (write), which waits for the socket.
+func (w *websocket) flush() {
+	batch, sends, ok := w.take()
+	if !ok {
+		return
+	}
+	if w.raw == nil {
+		w.putBack(batch, sends)
+		go w.write()
+		return
+	}
+	rest, err := writeNow(w.raw, batch)
+	if err == nil && len(rest) > 0 {
+		w.putBack(rest, sends)
+		clear(batch)
+		go w.write()
+		return
+	}
+	if !w.wrote(batch, sends, err) {
+		return
+	}
+	w.mu.Lock()
+	more := len(w.pending) > 0 || w.sends > 0
+	w.writing = more
+	closing := w.closing
+	w.mu.Unlock()
+	switch {
+	case more:
+		w.flusher.ready(w)
+	case closing:
+		w.closeConn()
+	}
+}
+
+// write is the connection's own writer, for a socket the flusher found full: it writes
+// everything queued with one blocking writev per round until the queue is empty, then
+// exits (closing the connection if a close is pending). The writing flag, held from the
+// flusher's hand-over until the queue is empty, makes it the queue's only owner.
 func (w *websocket) write() {
 	for {
-		w.mu.Lock()
-		batch, sends := w.pending, w.sends
-		if len(batch) == 0 && sends == 0 {
-			w.writing = false
-			closing := w.closing
-			w.mu.Unlock()
-			if closing {
-				w.closeConn()
-			}
+		batch, sends, ok := w.take()
+		if !ok {
 			return
 		}
-		w.pending, w.spare = w.spare[:0], nil
-		w.sends, w.queued = 0, 0
-		w.mu.Unlock()
-
 		var err error
 		if len(batch) > 0 {
 			bufs := net.Buffers(batch)
 			_, err = bufs.WriteTo(w.conn)
 		}
-		clear(batch)
-
-		w.mu.Lock()
-		if cap(batch) <= maxSpare {
-			w.spare = batch[:0]
-		}
-		ready := w.congested && w.queued < lowWater
-		if ready {
-			w.congested = false
-			w.SetWritable(true)
-		}
-		w.mu.Unlock()
-
-		if err != nil {
-			w.writeFailed(err)
+		if !w.wrote(batch, sends, err) {
 			return
 		}
-		for range sends {
-			w.Emit("drain")
-		}
-		if ready {
-			w.Emit("ready")
-		}
 	}
+}
+
+// take empties the queue for its owner and returns the frames and the number of Send
+// calls they end. When there is nothing, it gives ownership up, closes the connection if
+// a close is pending, and reports false.
+func (w *websocket) take() (batch [][]byte, sends int, ok bool) {
+	w.mu.Lock()
+	batch, sends = w.pending, w.sends
+	if len(batch) == 0 && sends == 0 {
+		w.writing = false
+		closing := w.closing
+		w.mu.Unlock()
+		if closing {
+			w.closeConn()
+		}
+		return nil, 0, false
+	}
+	w.pending, w.spare = w.spare[:0], nil
+	w.sends, w.queued = 0, 0
+	w.mu.Unlock()
+	return batch, sends, true
+}
+
+// putBack returns frames not yet written to the front of the queue, copying them.
+func (w *websocket) putBack(frames [][]byte, sends int) {
+	w.mu.Lock()
+	w.pending = append(frames[:len(frames):len(frames)], w.pending...)
+	w.sends += sends
+	for _, f := range frames {
+		w.queued += len(f)
+	}
+	w.mu.Unlock()
+}
+
+// wrote finishes a written batch: it keeps the batch's array for reuse, lifts congestion
+// once the queue is short again and emits the Send calls' "drain" events. After a failed
+// write it ends the connection and reports false.
+func (w *websocket) wrote(batch [][]byte, sends int, err error) bool {
+	clear(batch)
+	w.mu.Lock()
+	if cap(batch) <= maxSpare {
+		w.spare = batch[:0]
+	}
+	ready := w.congested && w.queued < lowWater
+	if ready {
+		w.congested = false
+		w.SetWritable(true)
+	}
+	w.mu.Unlock()
+
+	if err != nil {
+		w.writeFailed(err)
+		return false
+	}
+	for range sends {
+		w.Emit("drain")
+	}
+	if ready {
+		w.Emit("ready")
+	}
+	return true
 }
 
 // writeFailed drops the queue and ends the connection after a failed write.
