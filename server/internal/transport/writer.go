@@ -91,7 +91,7 @@ func (w *websocket) take() (batch [][]byte, sends int, ok bool) {
 // putBack returns frames not yet written to the front of the queue, copying them.
 func (w *websocket) putBack(frames [][]byte, sends int) {
 	w.mu.Lock()
-	w.pending = append(frames[:len(frames):len(frames)], w.pending...)
+	w.pending = append(append(make([][]byte, 0, len(frames)+len(w.pending)), frames...), w.pending...)
 	w.sends += sends
 	for _, f := range frames {
 		w.queued += len(f)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"runtime"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,13 +16,20 @@ import (
 // that had input has been handed to its reader (runtime.Gosched would not do that: it
 // only moves the goroutine to the back of the run queue, ahead of any network input).
 // The eventfd is made on first use; close releases it.
+//
+// A server whose run queue never empties polls the network only every 10 ms (the
+// runtime's sysmon), so a yield also ends after maxYield: a flusher then still writes a
+// chunk at least every maxYield plus the chunk's own time.
 type yielder struct {
 	f    *os.File
 	raw  syscall.RawConn
 	fail bool // no eventfd: yield falls back to runtime.Gosched
 }
 
-// yield parks until the next network poll.
+// maxYield bounds one yield.
+const maxYield = 500 * time.Microsecond
+
+// yield parks until the next network poll, or maxYield.
 func (y *yielder) yield() {
 	if y.raw == nil && !y.fail {
 		y.fail = !y.open()
@@ -30,12 +38,15 @@ func (y *yielder) yield() {
 		runtime.Gosched()
 		return
 	}
+	// A passed deadline ends the read with the counter still set; the next yield's signal
+	// adds to it and its read consumes both.
+	_ = y.f.SetReadDeadline(time.Now().Add(maxYield))
 	// The first call signals the eventfd and reports "not ready", so the runtime parks the
 	// goroutine until its poller sees the counter; the second consumes it. Signalling
 	// inside the call, after the poll state was reset for this read, means a poll on
 	// another thread in between cannot be lost.
 	signalled := false
-	err := y.raw.Read(func(fd uintptr) bool {
+	_ = y.raw.Read(func(fd uintptr) bool {
 		var buf [8]byte
 		if signalled {
 			_, _ = unix.Read(int(fd), buf[:])
@@ -46,9 +57,6 @@ func (y *yielder) yield() {
 		_, err := unix.Write(int(fd), buf[:])
 		return err != nil // not signalled: do not wait
 	})
-	if err != nil {
-		runtime.Gosched()
-	}
 }
 
 // open makes the eventfd and reports whether it could.
