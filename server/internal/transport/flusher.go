@@ -47,7 +47,10 @@ func (f *flusher) ready(w *websocket) {
 // run writes chunks of queued connections until the queue is empty, yielding to the
 // network poller between chunks.
 func (f *flusher) run() {
-	var y yielder
+	var (
+		y  yielder
+		sc scratch
+	)
 	defer y.close()
 	var chunk []*websocket
 	for {
@@ -65,7 +68,7 @@ func (f *flusher) run() {
 		f.mu.Unlock()
 
 		for _, w := range chunk {
-			w.flush()
+			w.flush(&sc)
 		}
 		clear(chunk)
 		if more {

@@ -13,7 +13,7 @@ import (
 // pending without waiting. When everything went out it gives the queue up, or queues the
 // connection again if more came meanwhile; when the socket is full it hands the rest to a
 // writer goroutine of the connection's own (write), which waits for the socket.
-func (w *websocket) flush() {
+func (w *websocket) flush(sc *scratch) {
 	batch, sends, ok := w.take()
 	if !ok {
 		return
@@ -23,7 +23,7 @@ func (w *websocket) flush() {
 		go w.write()
 		return
 	}
-	rest, err := writeNow(w.raw, batch)
+	rest, err := writeNow(w.raw, batch, sc)
 	if err == nil && len(rest) > 0 {
 		w.putBack(rest, sends)
 		clear(batch)
