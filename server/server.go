@@ -91,7 +91,7 @@ func (s *Server) build() error {
 		Namespaces: s.cfg.Namespaces, Pattern: s.pattern,
 		Auth: s.authenticate, AuthCode: auth.Code, Observer: s.metrics, Logger: s.log,
 	})
-	s.svc = chat.NewService(timedStore{s.backends.Store, s.metrics.storeTime}, s.backends.Presence, s.hub, s.chatOptions())
+	s.svc = chat.NewService(newTimedStore(s.backends.Store, s.metrics.storeTime), s.backends.Presence, s.hub, s.chatOptions())
 	if s.backends.OnUserGone != nil {
 		s.backends.OnUserGone(s.svc.UserGone)
 	}
