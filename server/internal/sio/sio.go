@@ -134,6 +134,7 @@ func (h *Hub) connected(s *socket.Socket) {
 		}
 		h.inflight.add()
 		defer h.inflight.done()
+		growStack()
 		h.dispatch(s, ss, event)
 	})
 	_ = s.On("disconnecting", func(...any) {
