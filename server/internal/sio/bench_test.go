@@ -38,12 +38,3 @@ func BenchmarkSplitEvent(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkGrowStack is the cost of growStack on a goroutine whose stack is already large
-// (every event after the first of a burst).
-func BenchmarkGrowStack(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		growStack()
-	}
-}

@@ -134,7 +134,6 @@ func (h *Hub) connected(s *socket.Socket) {
 		}
 		h.inflight.add()
 		defer h.inflight.done()
-		growStack()
 		h.dispatch(s, ss, event)
 	})
 	_ = s.On("disconnecting", func(...any) {
