@@ -103,6 +103,7 @@ func firstSocket(args []any) (*socket.Socket, bool) {
 const authFailed = "Authentication failed"
 
 func (h *Hub) authenticate(s *socket.Socket, next func(*socket.ExtendedError)) {
+	growStack()
 	p, err := h.opts.Auth(s)
 	if err != nil {
 		code := h.opts.AuthCode(err)
