@@ -102,10 +102,8 @@ func parserOptions(opts Options, algs []string) []jwt.ParserOption {
 // signed token whose exp has passed is token_expired even when other claims are wrong too
 // (the client's remedy, a fresh token, is the same).
 func (v *Verifier) Verify(token string) (Identity, error) {
-	ctx, cancel := context.WithTimeout(v.ctx, jwksTimeout)
-	defer cancel()
 	claims := jwt.MapClaims{}
-	if _, err := v.parser.ParseWithClaims(token, claims, v.keyFunc(ctx)); err != nil {
+	if _, err := v.parser.ParseWithClaims(token, claims, v.keyFunc); err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return Identity{}, fmt.Errorf("%w: %v", ErrTokenExpired, err)
 		}
@@ -114,23 +112,23 @@ func (v *Verifier) Verify(token string) (Identity, error) {
 	return identityFromClaims(claims)
 }
 
-// keyFunc picks the verification keys by the token's algorithm, which the parser has already
-// checked against the allow-list: the secret for HS*, never a public key (no key confusion).
-func (v *Verifier) keyFunc(ctx context.Context) jwt.Keyfunc {
-	return func(t *jwt.Token) (any, error) {
-		fam := algFamilies[t.Method.Alg()]
-		if fam == familyHMAC {
-			return v.secret, nil
-		}
-		return v.publicKeys(ctx, t, fam)
+// keyFunc is the jwt.Keyfunc: it picks the verification keys by the token's algorithm,
+// which the parser has already checked against the allow-list: the secret for HS*, never a
+// public key (no key confusion).
+func (v *Verifier) keyFunc(t *jwt.Token) (any, error) {
+	fam := algFamilies[t.Method.Alg()]
+	if fam == familyHMAC {
+		return v.secret, nil
 	}
+	return v.publicKeys(t, fam)
 }
 
 // publicKeys gathers the keys of the family that may have signed t: the public key file's
 // and the JWKS entry named by the token's kid (all JWKS keys when it names none). A kid the
 // JWKS cache does not know triggers its rate-limited refresh even when the file's key is the
-// one that will verify.
-func (v *Verifier) publicKeys(ctx context.Context, t *jwt.Token, fam keyFamily) (jwt.VerificationKeySet, error) {
+// one that will verify. Only that refresh gets a deadline (jwksTimeout): HMAC and file keys
+// need none, and a timer per connection is not free.
+func (v *Verifier) publicKeys(t *jwt.Token, fam keyFamily) (jwt.VerificationKeySet, error) {
 	var set jwt.VerificationKeySet
 	if v.publicKey.family() == fam {
 		set.Keys = append(set.Keys, v.publicKey.key)
@@ -138,6 +136,8 @@ func (v *Verifier) publicKeys(ctx context.Context, t *jwt.Token, fam keyFamily) 
 	if v.jwks == nil {
 		return set, nil
 	}
+	ctx, cancel := context.WithTimeout(v.ctx, jwksTimeout)
+	defer cancel()
 	found, err := v.jwks.KeyfuncCtx(ctx)(t)
 	switch k := found.(type) {
 	case jwt.VerificationKeySet:

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,32 +12,36 @@ import (
 )
 
 // metrics are the node's Prometheus series, on a registry of its own (so several servers
-// can live in one process, as tests do).
+// can live in one process, as tests do). The series counted on every event are looked up
+// through caches: WithLabelValues hashes and validates its labels on every call.
 type metrics struct {
 	registry   *prometheus.Registry
 	sockets    *prometheus.GaugeVec
-	eventsIn   *prometheus.CounterVec
-	eventsOut  *prometheus.CounterVec
-	replies    *prometheus.CounterVec
+	eventsIn   *counterCache
+	eventsOut  *counterCache
+	replies    *counterCache
 	authFailed *prometheus.CounterVec
 	storeTime  *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
+	eventsIn := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "iohub_events_in_total", Help: "Client events received, by name.",
+	}, []string{"event"})
+	eventsOut := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "iohub_events_out_total", Help: "Server events emitted, by name (a room broadcast counts once).",
+	}, []string{"event"})
+	replies := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "iohub_replies_total", Help: "Replies to client events (acks and their fallbacks), by event and result (ok or an error code).",
+	}, []string{"event", "result"})
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		sockets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "iohub_connected_sockets", Help: "Connected sockets per namespace.",
 		}, []string{"namespace"}),
-		eventsIn: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "iohub_events_in_total", Help: "Client events received, by name.",
-		}, []string{"event"}),
-		eventsOut: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "iohub_events_out_total", Help: "Server events emitted, by name (a room broadcast counts once).",
-		}, []string{"event"}),
-		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "iohub_replies_total", Help: "Replies to client events (acks and their fallbacks), by event and result (ok or an error code).",
-		}, []string{"event", "result"}),
+		eventsIn:  newCounterCache(eventsIn),
+		eventsOut: newCounterCache(eventsOut),
+		replies:   newCounterCache(replies),
 		authFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "iohub_auth_failures_total", Help: "Refused connections, by connect_error code.",
 		}, []string{"code"}),
@@ -45,7 +50,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9),
 		}, []string{"op"}),
 	}
-	m.registry.MustRegister(m.sockets, m.eventsIn, m.eventsOut, m.replies, m.authFailed, m.storeTime,
+	m.registry.MustRegister(m.sockets, eventsIn, eventsOut, replies, m.authFailed, m.storeTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -66,10 +71,10 @@ func eventLabel(event string) string {
 }
 
 // EventIn implements sio.Observer.
-func (m *metrics) EventIn(event string) { m.eventsIn.WithLabelValues(eventLabel(event)).Inc() }
+func (m *metrics) EventIn(event string) { m.eventsIn.get(eventLabel(event), "").Inc() }
 
 // EventOut implements sio.Observer.
-func (m *metrics) EventOut(event string) { m.eventsOut.WithLabelValues(eventLabel(event)).Inc() }
+func (m *metrics) EventOut(event string) { m.eventsOut.get(eventLabel(event), "").Inc() }
 
 // Replied implements sio.Observer.
 func (m *metrics) Replied(event string, code chat.Code) {
@@ -77,7 +82,7 @@ func (m *metrics) Replied(event string, code chat.Code) {
 	if code != "" {
 		result = string(code)
 	}
-	m.replies.WithLabelValues(eventLabel(event), result).Inc()
+	m.replies.get(eventLabel(event), result).Inc()
 }
 
 // AuthFailed implements sio.Observer.
@@ -88,32 +93,74 @@ func (m *metrics) SocketsChanged(namespace string, delta int) {
 	m.sockets.WithLabelValues(namespace).Add(float64(delta))
 }
 
+// counterCache remembers the children of a counter vector by their (at most two) label
+// values, so that counting an event costs a map lookup under a read lock.
+type counterCache struct {
+	vec      *prometheus.CounterVec
+	mu       sync.RWMutex
+	children map[[2]string]prometheus.Counter
+}
+
+func newCounterCache(vec *prometheus.CounterVec) *counterCache {
+	return &counterCache{vec: vec, children: make(map[[2]string]prometheus.Counter)}
+}
+
+// get returns the child for label values a and, when the vector has two labels, b.
+func (c *counterCache) get(a, b string) prometheus.Counter {
+	key := [2]string{a, b}
+	c.mu.RLock()
+	child, ok := c.children[key]
+	c.mu.RUnlock()
+	if ok {
+		return child
+	}
+	if b == "" {
+		child = c.vec.WithLabelValues(a)
+	} else {
+		child = c.vec.WithLabelValues(a, b)
+	}
+	c.mu.Lock()
+	c.children[key] = child
+	c.mu.Unlock()
+	return child
+}
+
 // timedStore measures every call of the store it wraps.
 type timedStore struct {
 	chat.Store
-	seconds *prometheus.HistogramVec
+	append, history, markRead, readState prometheus.Observer
 }
 
-func (t timedStore) observe(op string, start time.Time) {
-	t.seconds.WithLabelValues(op).Observe(time.Since(start).Seconds())
+func newTimedStore(s chat.Store, seconds *prometheus.HistogramVec) timedStore {
+	return timedStore{
+		Store:     s,
+		append:    seconds.WithLabelValues("append"),
+		history:   seconds.WithLabelValues("history"),
+		markRead:  seconds.WithLabelValues("mark_read"),
+		readState: seconds.WithLabelValues("read_state"),
+	}
+}
+
+func observeSince(o prometheus.Observer, start time.Time) {
+	o.Observe(time.Since(start).Seconds())
 }
 
 func (t timedStore) Append(ctx context.Context, room chat.RoomRef, msg chat.Message) (chat.Message, bool, error) {
-	defer t.observe("append", time.Now())
+	defer observeSince(t.append, time.Now())
 	return t.Store.Append(ctx, room, msg)
 }
 
 func (t timedStore) History(ctx context.Context, room chat.RoomRef, before string, limit int) ([]chat.Message, bool, error) {
-	defer t.observe("history", time.Now())
+	defer observeSince(t.history, time.Now())
 	return t.Store.History(ctx, room, before, limit)
 }
 
 func (t timedStore) MarkRead(ctx context.Context, room chat.RoomRef, userID, messageID string) (string, int, bool, error) {
-	defer t.observe("mark_read", time.Now())
+	defer observeSince(t.markRead, time.Now())
 	return t.Store.MarkRead(ctx, room, userID, messageID)
 }
 
 func (t timedStore) ReadState(ctx context.Context, room chat.RoomRef, userID string) (string, int, error) {
-	defer t.observe("read_state", time.Now())
+	defer observeSince(t.readState, time.Now())
 	return t.Store.ReadState(ctx, room, userID)
 }

@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,12 +16,31 @@ const (
 	PersonalRoomPrefix = "user:"
 )
 
-var roomIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
+// roomIDPattern is the form of a room id, as the error message states it; validRoomID
+// checks it (a regexp match cost ~1 % of the CPU of a send_message).
+const roomIDPattern = `^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`
+
+// validRoomID reports whether id matches roomIDPattern.
+func validRoomID(id string) bool {
+	if len(id) == 0 || len(id) > 128 || !isAlnum(id[0]) {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if c := id[i]; !isAlnum(c) && c != '_' && c != '.' && c != ':' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
 
 // ValidateRoomID checks a client-supplied room id: bad_request when malformed, forbidden for
 // personal rooms.
 func ValidateRoomID(id string) error {
-	if !roomIDPattern.MatchString(id) {
+	if !validRoomID(id) {
 		return Errorf(CodeBadRequest, "roomId must match %s", roomIDPattern)
 	}
 	if strings.HasPrefix(id, PersonalRoomPrefix) {

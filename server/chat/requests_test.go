@@ -2,6 +2,7 @@ package chat
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,28 @@ func TestRanges(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestValidRoomIDMatchesPattern holds the hand-written check to the documented pattern.
+func TestValidRoomIDMatchesPattern(t *testing.T) {
+	re := regexp.MustCompile(roomIDPattern)
+	ids := []string{
+		"", "a", "general", "A-b_c.d:e", "-a", "_a", ".a", ":a", "a b", "a/b", "é", "aé",
+		"a\n", "\na", strings.Repeat("a", 128), strings.Repeat("a", 129), "user:1", "9", "a$", "a-",
+	}
+	for _, id := range ids {
+		if got, want := validRoomID(id), re.MatchString(id); got != want {
+			t.Errorf("validRoomID(%q) = %v, the pattern says %v", id, got, want)
+		}
+	}
+}
+
+func BenchmarkValidateRoomID(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ValidateRoomID("general-room.42"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/v3/pkg/log"
-	"github.com/zishang520/socket.io/v3/pkg/queue"
 	"github.com/zishang520/socket.io/v3/pkg/slices"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 	"github.com/zishang520/socket.io/v3/pkg/utils"
@@ -139,7 +138,7 @@ type (
 		// leaveAll/DelAll runs — preventing orphaned rooms[room] entries.
 		joinMu sync.RWMutex
 
-		taskQueue *queue.Queue
+		taskQueue *taskQueue
 	}
 )
 
@@ -152,7 +151,7 @@ func MakeSocket() *Socket {
 		fns:                   types.NewSlice[SocketMiddleware](),
 		_anyListeners:         types.NewSlice[types.EventListener](),
 		_anyOutgoingListeners: types.NewSlice[types.EventListener](),
-		taskQueue:             queue.New(),
+		taskQueue:             &taskQueue{},
 	}
 	s.flags.Store(&BroadcastFlags{})
 	s.canJoin.Store(true)

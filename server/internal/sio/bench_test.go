@@ -38,3 +38,11 @@ func BenchmarkSplitEvent(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGrowStack is the cost of growStack on a goroutine whose stack is already large.
+func BenchmarkGrowStack(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		growStack()
+	}
+}

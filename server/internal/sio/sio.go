@@ -14,12 +14,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/iohub/iohub/server/chat"
 )
 
-// handlerTimeout bounds one client event's work (store and presence calls).
+// handlerTimeout bounds one client event's work (store and presence calls); the bound
+// is up to deadlineStep longer (see deadlines).
 const handlerTimeout = 10 * time.Second
 
 // Observer is told what happens, for metrics. Every method must be cheap and safe for
@@ -50,12 +53,13 @@ type Options struct {
 
 // Hub connects the Socket.IO server to the chat service.
 type Hub struct {
-	io       *socket.Server
-	svc      *chat.Service
-	opts     Options
-	log      *slog.Logger
-	closing  atomic.Bool
-	inflight inflight
+	io        *socket.Server
+	svc       *chat.Service
+	opts      Options
+	log       *slog.Logger
+	closing   atomic.Bool
+	inflight  inflight
+	deadlines deadlines
 }
 
 // New returns a Hub for io. Call Mount once the service exists (the service needs the
@@ -99,6 +103,7 @@ func firstSocket(args []any) (*socket.Socket, bool) {
 const authFailed = "Authentication failed"
 
 func (h *Hub) authenticate(s *socket.Socket, next func(*socket.ExtendedError)) {
+	growStack()
 	p, err := h.opts.Auth(s)
 	if err != nil {
 		code := h.opts.AuthCode(err)
@@ -111,8 +116,9 @@ func (h *Hub) authenticate(s *socket.Socket, next func(*socket.ExtendedError)) {
 	next(nil)
 }
 
-// connected opens the socket's session and routes its events through the socket's
-// ordered task queue.
+// connected opens the socket's session and routes its events. The library runs a
+// socket's middleware on the socket's ordered task queue, so the events are dispatched
+// right there, one at a time and in arrival order.
 func (h *Hub) connected(s *socket.Socket) {
 	p, ok := s.Data().(*chat.Principal)
 	if !ok {
@@ -127,24 +133,17 @@ func (h *Hub) connected(s *socket.Socket) {
 		if h.closing.Load() {
 			return
 		}
-		h.enqueue(s, func() { h.dispatch(s, ss, event) })
+		h.inflight.add()
+		defer h.inflight.done()
+		h.dispatch(s, ss, event)
 	})
 	_ = s.On("disconnecting", func(...any) {
-		h.enqueue(s, func() {
-			ctx, cancel := context.WithTimeout(context.Background(), handlerTimeout)
-			defer cancel()
-			ss.Close(ctx)
+		h.inflight.add()
+		s.Enqueue(func() {
+			defer h.inflight.done()
+			ss.Close(h.deadlines.context())
 			h.opts.Observer.SocketsChanged(ns, -1)
 		})
-	})
-}
-
-// enqueue runs task on the socket's ordered queue and counts it as in flight until done.
-func (h *Hub) enqueue(s *socket.Socket, task func()) {
-	h.inflight.add()
-	s.Enqueue(func() {
-		defer h.inflight.done()
-		task()
 	})
 }
 
@@ -171,14 +170,12 @@ func (h *Hub) dispatch(s *socket.Socket, ss *chat.Session, event []any) {
 
 // run calls the handler with a deadline, turning a panic into an internal error.
 func (h *Hub) run(ss *chat.Session, name string, fn handleFunc, payload any) (reply any, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), handlerTimeout)
-	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic in %s handler: %v", name, p)
 		}
 	}()
-	return fn(ctx, ss, payload)
+	return fn(h.deadlines.context(), ss, payload)
 }
 
 // splitEvent takes a raw event apart: its name, its arguments and the ack callback when
@@ -238,20 +235,22 @@ func (h *Hub) answer(s *socket.Socket, name string, r route, payload any, ack so
 	}
 }
 
-// Emit implements chat.Broadcaster on the Socket.IO server (and so on its adapter, which
-// reaches every node in a cluster).
+// Emit implements chat.Broadcaster on the namespace's adapter (which reaches every node
+// in a cluster). It hands the packet to the adapter as the library's BroadcastOperator
+// would, without building an operator and copying its room sets on every To, Except and
+// Volatile: chat events are never reserved names and never ask for acks.
 func (h *Hub) Emit(ref chat.RoomRef, event string, payload any, o chat.EmitOptions) {
-	op := h.io.Of(ref.Namespace, nil).To(socket.Room(ref.Room))
+	opts := &socket.BroadcastOptions{
+		Rooms:  types.NewSet(socket.Room(ref.Room)),
+		Except: types.NewSet[socket.Room](),
+		Flags:  &socket.BroadcastFlags{},
+	}
 	if o.ExceptSocket != "" {
-		op = op.Except(socket.Room(o.ExceptSocket))
+		opts.Except.Add(socket.Room(o.ExceptSocket))
 	}
-	if o.Volatile {
-		op = op.Volatile()
-	}
+	opts.Flags.Volatile = o.Volatile
 	h.opts.Observer.EventOut(event)
-	if err := op.Emit(event, payload); err != nil {
-		h.log.Error("broadcast failed", "event", event, "room", ref.Room, "err", err)
-	}
+	h.io.Of(ref.Namespace, nil).Adapter().Broadcast(&parser.Packet{Type: parser.EVENT, Data: []any{event, payload}}, opts)
 }
 
 // Close stops taking client events, lets the events already queued finish, disconnects
@@ -265,6 +264,7 @@ func (h *Hub) Close(ctx context.Context) error {
 	if err := h.inflight.wait(ctx); err != nil {
 		return fmt.Errorf("waiting for sessions to close: %w", err)
 	}
+	h.deadlines.close()
 	return nil
 }
 
