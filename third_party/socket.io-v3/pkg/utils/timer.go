@@ -2,61 +2,41 @@ package utils
 
 import (
 	"runtime"
+	"sync"
 	"time"
 )
 
+// iohub patch: timers run their callback with time.AfterFunc instead of keeping a goroutine
+// parked on the timer's channel until it fires or is stopped. The engine keeps a ping timer
+// armed for every connection, so the upstream version cost one parked goroutine (and its
+// stack) per idle connection.
 type Timer struct {
-	timer  *time.Timer
-	sleep  time.Duration
-	fn     func()
-	stopCh chan struct{}
+	timer *time.Timer
+	sleep time.Duration
+
+	// mu orders an interval's re-arming with Stop, so a stopped interval stays stopped.
+	mu      sync.Mutex
+	stopped bool
 }
 
+// Refresh re-arms the timer for its full duration, also when it has already fired or been
+// stopped.
 func (t *Timer) Refresh() *Timer {
-	defer t.timer.Reset(t.sleep)
-
-	if !t.timer.Stop() {
-		// Idempotent repeated calls
-		go t.fn()
-	}
-
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stopped = false
+	t.timer.Reset(t.sleep)
 	return t
 }
 
+// Unref stops the timer once the *Timer is no longer reachable.
 func (t *Timer) Unref() {
-	stopCh := t.stopCh
-	runtime.AddCleanup(t, func(timer *time.Timer) {
-		if timer.Stop() {
-			close(stopCh)
-		}
-	}, t.timer)
+	runtime.AddCleanup(t, func(timer *time.Timer) { timer.Stop() }, t.timer)
 }
 
+// SetTimeout calls fn in its own goroutine after sleep, unless the timer is stopped first.
 func SetTimeout(fn func(), sleep time.Duration) *Timer {
-	timer := &Timer{
-		timer:  time.NewTimer(sleep),
-		sleep:  sleep,
-		stopCh: make(chan struct{}, 1),
-	}
-	timer.fn = func() {
-		defer func() {
-			// Ensure channel is drained to prevent leaks
-			select {
-			case <-timer.stopCh:
-			default:
-			}
-		}()
-
-		select {
-		case <-timer.timer.C:
-			fn()
-		case <-timer.stopCh:
-			return
-		}
-	}
-	// Idempotent repeated calls
-	go timer.fn()
-	return timer
+	return &Timer{timer: time.AfterFunc(sleep, fn), sleep: sleep}
 }
 
 func ClearTimeout(timer *Timer) {
@@ -65,50 +45,33 @@ func ClearTimeout(timer *Timer) {
 	}
 }
 
+// Stop keeps the timer from firing (again).
 func (t *Timer) Stop() {
-	// Always stop the underlying timer regardless of whether it already fired.
-	// In Go 1.23+, time.Timer.Stop() drains the C channel when returning false
-	// (timer had already expired). Without the unconditional signal below, the
-	// goroutine inside timer.fn would be permanently blocked: it can no longer
-	// receive from the now-empty C, and stopCh was never signaled.
-	// The buffered channel (cap 1) ensures the signal is queued even if the
-	// goroutine hasn't reached its select yet.
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stopped = true
 	t.timer.Stop()
-	select {
-	case t.stopCh <- struct{}{}:
-	default:
-	}
 }
 
+// SetInterval calls fn in its own goroutine every sleep until the timer is stopped.
 func SetInterval(fn func(), sleep time.Duration) *Timer {
-	timer := &Timer{
-		timer:  time.NewTimer(sleep),
-		sleep:  sleep,
-		stopCh: make(chan struct{}, 1),
-	}
-	timer.fn = func() {
-		defer func() {
-			// Ensure channel is drained to prevent leaks
-			select {
-			case <-timer.stopCh:
-			default:
-			}
-		}()
+	t := &Timer{sleep: sleep}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.timer = time.AfterFunc(sleep, func() { t.tick(fn) })
+	return t
+}
 
-		for {
-			select {
-			case <-timer.timer.C:
-				timer.timer.Reset(timer.sleep)
-				// Idempotent repeated calls
-				go fn()
-			case <-timer.stopCh:
-				return
-			}
-		}
+// tick re-arms an interval and runs its callback, unless the interval was stopped.
+func (t *Timer) tick(fn func()) {
+	t.mu.Lock()
+	if t.stopped {
+		t.mu.Unlock()
+		return
 	}
-	// Idempotent repeated calls
-	go timer.fn()
-	return timer
+	t.timer.Reset(t.sleep)
+	t.mu.Unlock()
+	fn()
 }
 
 func ClearInterval(timer *Timer) {
