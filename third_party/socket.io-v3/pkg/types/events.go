@@ -3,6 +3,7 @@ package types
 import (
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"sync"
 
 	"github.com/zishang520/socket.io/v3/pkg/log"
@@ -61,8 +62,22 @@ type (
 		ptr uintptr
 	}
 
+	// iohub patch: one mutex and a small slice of per-event, copy-on-write listener lists
+	// instead of a sync.Map-style Map of locked Slices. Every connection carries several
+	// emitters (engine socket, transport, websocket, Socket.IO client and socket) with a
+	// handful of events each, so their maps, entries and slice headers were a large part of
+	// an idle connection's heap; a linear scan of a few events is also cheaper than hashing,
+	// and Emit no longer copies the listener list on every call.
 	emmiter struct {
-		evtListeners Map[EventName, *Slice[*eventEntry]]
+		mu           sync.RWMutex
+		evtListeners []eventListeners
+	}
+
+	// eventListeners are the listeners of one event. fns is never modified in place: a
+	// change stores a new slice, so Emit can call a snapshot without holding the lock.
+	eventListeners struct {
+		evt EventName
+		fns []eventEntry
 	}
 )
 
@@ -80,21 +95,46 @@ func (e Events) CopyTo(emitter EventEmitter) {
 
 // New returns a new, empty, EventEmitter
 func NewEventEmitter() EventEmitter {
-	emmiter := &emmiter{
-		evtListeners: Map[EventName, *Slice[*eventEntry]]{},
-	}
-
-	return emmiter
+	return &emmiter{}
 }
 
-func (e *emmiter) addListeners(evt EventName, listeners []*eventEntry) error {
+func (e *emmiter) addListeners(evt EventName, listeners []eventEntry) error {
 	if len(listeners) == 0 {
 		return nil
 	}
 
-	evtEntry, _ := e.evtListeners.LoadOrStore(evt, NewSlice[*eventEntry]())
-	evtEntry.Push(listeners...)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := e.indexLocked(evt)
+	if i < 0 {
+		e.evtListeners = append(e.evtListeners, eventListeners{evt: evt})
+		i = len(e.evtListeners) - 1
+	}
+	old := e.evtListeners[i].fns
+	merged := make([]eventEntry, 0, len(old)+len(listeners))
+	e.evtListeners[i].fns = append(append(merged, old...), listeners...)
 	return nil
+}
+
+// indexLocked is the position of evt in e.evtListeners, -1 when it has none. Call with e.mu
+// held.
+func (e *emmiter) indexLocked(evt EventName) int {
+	for i := range e.evtListeners {
+		if e.evtListeners[i].evt == evt {
+			return i
+		}
+	}
+	return -1
+}
+
+// listeners returns the current (immutable) listener slice of evt.
+func (e *emmiter) listeners(evt EventName) ([]eventEntry, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if i := e.indexLocked(evt); i >= 0 {
+		return e.evtListeners[i].fns, true
+	}
+	return nil, false
 }
 
 func (e *emmiter) AddListener(evt EventName, listeners ...EventListener) error {
@@ -102,10 +142,10 @@ func (e *emmiter) AddListener(evt EventName, listeners ...EventListener) error {
 		return nil
 	}
 
-	var events []*eventEntry
+	var events []eventEntry
 	for _, event := range listeners {
 		if event != nil {
-			events = append(events, &eventEntry{fn: event, ptr: reflect.ValueOf(event).Pointer()})
+			events = append(events, eventEntry{fn: event, ptr: reflect.ValueOf(event).Pointer()})
 		}
 	}
 
@@ -118,17 +158,9 @@ func (e *emmiter) On(evt EventName, listeners ...EventListener) error {
 }
 
 func (e *emmiter) Emit(evt EventName, data ...any) {
-	evtEntry, ok := e.evtListeners.Load(evt)
-	if !ok {
-		return
-	}
-
-	if evtEntry.Len() == 0 {
-		return
-	}
-
-	for _, event := range evtEntry.All() {
-		if event != nil {
+	evtEntry, _ := e.listeners(evt)
+	for _, event := range evtEntry {
+		if event.fn != nil {
 			func() {
 				defer func() {
 					if r := recover(); r != nil {
@@ -143,25 +175,26 @@ func (e *emmiter) Emit(evt EventName, data ...any) {
 }
 
 func (e *emmiter) EventNames() []EventName {
-	return e.evtListeners.Keys()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	names := make([]EventName, 0, len(e.evtListeners))
+	for _, l := range e.evtListeners {
+		names = append(names, l.evt)
+	}
+	return names
 }
 
 func (e *emmiter) ListenerCount(evt EventName) int {
-	evtEntry, ok := e.evtListeners.Load(evt)
-	if !ok {
-		return 0
-	}
-
-	return evtEntry.Len()
+	evtEntry, _ := e.listeners(evt)
+	return len(evtEntry)
 }
 
 func (e *emmiter) Listeners(evt EventName) []EventListener {
-	evtEntry, ok := e.evtListeners.Load(evt)
+	datas, ok := e.listeners(evt)
 	if !ok {
 		return nil
 	}
 
-	datas := evtEntry.All()
 	listeners := make([]EventListener, len(datas))
 	for i, l := range datas {
 		listeners[i] = l.fn
@@ -171,7 +204,7 @@ func (e *emmiter) Listeners(evt EventName) []EventListener {
 }
 
 type oneTimeListener struct {
-	fired *sync.Once
+	fired sync.Once
 
 	evt     EventName
 	emitter *emmiter
@@ -191,11 +224,11 @@ func (e *emmiter) Once(evt EventName, listeners ...EventListener) error {
 		return nil
 	}
 
-	var events []*eventEntry
+	var events []eventEntry
 	for _, event := range listeners {
 		if event != nil {
-			oneTime := &oneTimeListener{fired: &sync.Once{}, evt: evt, emitter: e, fn: event}
-			events = append(events, &eventEntry{fn: oneTime.execute, ptr: reflect.ValueOf(event).Pointer()})
+			oneTime := &oneTimeListener{evt: evt, emitter: e, fn: event}
+			events = append(events, eventEntry{fn: oneTime.execute, ptr: reflect.ValueOf(event).Pointer()})
 		}
 	}
 	return e.addListeners(evt, events)
@@ -207,33 +240,44 @@ func (e *emmiter) RemoveListener(evt EventName, listener EventListener) bool {
 		return false
 	}
 
-	evtEntry, ok := e.evtListeners.Load(evt)
-
-	if !ok {
-		return false
-	}
-
-	if evtEntry.Len() == 0 {
-		return false
-	}
-
 	targetPtr := reflect.ValueOf(listener).Pointer()
 
-	remove, _ := evtEntry.RangeAndSplice(func(listener *eventEntry, i int) (bool, int, int, []*eventEntry) {
-		return listener.ptr == targetPtr, i, 1, nil
-	})
-	return len(remove) > 0
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := e.indexLocked(evt)
+	if i < 0 {
+		return false
+	}
+	fns := e.evtListeners[i].fns
+	for j, l := range fns {
+		if l.ptr == targetPtr {
+			rest := make([]eventEntry, 0, len(fns)-1)
+			e.evtListeners[i].fns = append(append(rest, fns[:j]...), fns[j+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 func (e *emmiter) RemoveAllListeners(evt EventName) bool {
-	_, loaded := e.evtListeners.LoadAndDelete(evt)
-	return loaded
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := e.indexLocked(evt)
+	if i < 0 {
+		return false
+	}
+	e.evtListeners = slices.Delete(e.evtListeners, i, i+1)
+	return true
 }
 
 func (e *emmiter) Clear() {
-	e.evtListeners.Clear()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.evtListeners = nil
 }
 
 func (e *emmiter) Len() int {
-	return e.evtListeners.Len()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.evtListeners)
 }
