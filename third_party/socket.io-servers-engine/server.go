@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -26,6 +27,12 @@ const (
 	// DefaultWSWriteBufferSize is the default write buffer size for WebSocket connections.
 	DefaultWSWriteBufferSize = 1024
 )
+
+// wsWriteBufferPool lends write buffers to websocket connections while they write a
+// message. iohub patch: without a pool gorilla gives every connection its own write buffer
+// for its lifetime (about 1 KiB per idle connection); iohub's websocket transport writes
+// frames to the connection itself and never uses it.
+var wsWriteBufferPool = &sync.Pool{}
 
 type server struct {
 	BaseServer
@@ -121,6 +128,7 @@ func (s *server) HandleUpgrade(ctx *types.HttpContext) {
 		ws := &websocket.Upgrader{
 			ReadBufferSize:    DefaultWSReadBufferSize,
 			WriteBufferSize:   DefaultWSWriteBufferSize,
+			WriteBufferPool:   wsWriteBufferPool,
 			EnableCompression: s.Opts().PerMessageDeflate() != nil,
 			Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 				http.Error(w, reason.Error(), status)
