@@ -8,7 +8,12 @@
 //   - each connection has one write queue; a writer goroutine, started when the queue gets
 //     work and gone when it is empty, writes everything pending with one writev, so a burst
 //     of messages costs one syscall per connection, not one per message, and an idle
-//     connection costs no writer goroutine.
+//     connection costs no writer goroutine;
+//   - an idle connection costs no reader goroutine either (Linux): once nothing is left to
+//     read, the reader hands the connection to the Builder's epoll poller and exits; the
+//     poller starts a new reader when input arrives. A parked connection has no read
+//     deadline (the engine's idle timeout applies while a message is being read); the
+//     engine's ping timeout, shorter by default, ends a silent peer.
 //
 // Reading, the Engine.IO events it emits (packet, drain, ready, error, close) and the
 // close handshake follow the stock transport. It never compresses: iohub does not enable
@@ -16,10 +21,13 @@
 package transport
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"sync"
+	"syscall"
 	"time"
 
 	ws "github.com/gorilla/websocket"
@@ -40,20 +48,26 @@ const (
 	maxSpare = 1024
 )
 
-// Set is the engine's transport set for iohub: the library's polling and this websocket.
-func Set() *types.Set[transports.TransportCtor] {
-	return types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, &Builder{})
-}
-
 // Builder constructs the transport; register it with the engine's SetTransports under
-// its Name, "websocket".
+// its Name, "websocket" (Set does). The zero Builder is ready to use; Close it once the
+// server is shut down.
 type Builder struct {
 	frames frameCache
+	poll   poller
 }
+
+// Set is the engine's transport set for iohub: the library's polling and b's websocket.
+func (b *Builder) Set() *types.Set[transports.TransportCtor] {
+	return types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, b)
+}
+
+// Close stops the poller of idle connections; connections still open get a reader
+// goroutine each again.
+func (b *Builder) Close() { b.poll.Close() }
 
 // New implements transports.TransportCtor.
 func (b *Builder) New(ctx *types.HttpContext) transports.Transport {
-	w := &websocket{Transport: transports.MakeTransport(), frames: &b.frames}
+	w := &websocket{Transport: transports.MakeTransport(), frames: &b.frames, poll: &b.poll, fd: -1}
 	w.Prototype(w)
 	w.Construct(ctx)
 	return w
@@ -81,6 +95,17 @@ type websocket struct {
 	// (see ReleaseOnHijack); reading waits for it.
 	handled <-chan struct{}
 
+	// Reading state, owned by the connection's one reader at a time.
+	poll *poller
+	// buffered is the websocket's read buffer, nil when it cannot be found: a connection is
+	// parked only when nothing is left in it.
+	buffered *bufio.Reader
+	fd       int // the connection's descriptor, -1 when it has none (it is then never parked)
+	// registered (the descriptor is in the poller's epoll set) and forgotten (the
+	// connection is closing and must not be parked) are guarded by poll's mutex.
+	registered bool
+	forgotten  bool
+
 	mu        sync.Mutex
 	pending   [][]byte // frames waiting for the writer, in order
 	spare     [][]byte // the previous batch's backing array, reused
@@ -100,6 +125,8 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	w.idleTimeout = ctx.IdleTimeout
 	w.socket = ctx.Websocket
 	w.conn = w.socket.NetConn()
+	w.buffered = readBuffer(w.socket.Conn)
+	w.fd = descriptor(w.conn)
 	if rw, ok := ctx.Response().(*releasingWriter); ok {
 		w.handled = rw.served
 	}
@@ -120,7 +147,38 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	w.direct = !ctx.Query().Has("sid")
 	w.SetWritable(true)
 	w.SetPerMessageDeflate(nil)
-	go w.read()
+	go w.read(true)
+}
+
+// readBuffer returns the buffered reader a gorilla connection reads from, nil when the
+// gorilla version at hand does not keep it where v1.5 does. Gorilla does not expose it; the
+// reader needs it to see whether a connection is idle (nothing buffered) before parking it.
+func readBuffer(c *ws.Conn) *bufio.Reader {
+	if c == nil {
+		return nil
+	}
+	f := reflect.ValueOf(c).Elem().FieldByName("br")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[*bufio.Reader]() || f.IsNil() {
+		return nil
+	}
+	return (*bufio.Reader)(f.UnsafePointer())
+}
+
+// descriptor returns conn's file descriptor, -1 when it has none (a TLS connection, say).
+func descriptor(conn net.Conn) int {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	if err := rc.Control(func(d uintptr) { fd = int(d) }); err != nil {
+		return -1
+	}
+	return fd
 }
 
 // firstError is an event's error argument, nil when there is none.
@@ -138,13 +196,19 @@ func (*websocket) Name() string { return transports.WEBSOCKET }
 // HandlesUpgrades implements transports.Transport.
 func (*websocket) HandlesUpgrades() bool { return true }
 
-// read delivers incoming messages until the connection ends, then closes it. It is the
-// connection's only reader and exits when reading fails.
-func (w *websocket) read() {
+// read delivers incoming messages until the connection ends, then closes it, or until
+// nothing is left to read: it then parks the connection with the poller, which starts
+// read again (with park false) on input. park says whether it may park before reading a
+// first message. It is the connection's only reader and exits when reading fails or the
+// connection is parked.
+func (w *websocket) read(park bool) {
 	if w.handled != nil {
 		<-w.handled
 	}
-	for {
+	for ; ; park = true {
+		if park && w.buffered != nil && w.buffered.Buffered() == 0 && w.poll.park(w) {
+			return
+		}
 		if w.idleTimeout > 0 {
 			_ = w.socket.SetReadDeadline(time.Now().Add(w.idleTimeout))
 		}
