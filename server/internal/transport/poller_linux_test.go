@@ -18,6 +18,18 @@ func (ts *testServer) parkedCount() int {
 	return len(p.parked)
 }
 
+// parkedBufferSize is the size of w's read buffer while w is parked (under the poller's
+// mutex, which a reader woken for w takes first), -1 when w is not parked.
+func (ts *testServer) parkedBufferSize(w *websocket) int {
+	p := &ts.transports.poll
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.parked[w.fd] != w {
+		return -1
+	}
+	return w.buffered.Size()
+}
+
 // waitParked waits until n connections are parked.
 func (ts *testServer) waitParked(t *testing.T, n int) {
 	t.Helper()
@@ -39,6 +51,9 @@ func TestIdleConnectionIsParkedAndWokenByInput(t *testing.T) {
 		}
 	})
 	ts.waitParked(t, 1)
+	if n := ts.parkedBufferSize(s.Conn().Transport().(*websocket)); n != 0 {
+		t.Fatalf("a parked connection keeps a %d-byte read buffer", n)
+	}
 	for _, msg := range []string{`421["echo","a"]`, `422["echo","b"]`} {
 		c.send(msg)
 		c.expectPrefix(ws.TextMessage, msg[:1]+"3"+msg[2:3]) // 431…, 432…

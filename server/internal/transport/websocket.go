@@ -98,8 +98,10 @@ type websocket struct {
 	// Reading state, owned by the connection's one reader at a time.
 	poll *poller
 	// buffered is the websocket's read buffer, nil when it cannot be found: a connection is
-	// parked only when nothing is left in it.
+	// parked only when nothing is left in it, and lends the buffer's memory to
+	// readBuffers while parked (buffered is then a zero Reader).
 	buffered *bufio.Reader
+	readSize int // the read buffer's size
 	fd       int // the connection's descriptor, -1 when it has none (it is then never parked)
 	// registered (the descriptor is in the poller's epoll set) and forgotten (the
 	// connection is closing and must not be parked) are guarded by poll's mutex.
@@ -125,7 +127,9 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	w.idleTimeout = ctx.IdleTimeout
 	w.socket = ctx.Websocket
 	w.conn = w.socket.NetConn()
-	w.buffered = readBuffer(w.socket.Conn)
+	if w.buffered = readBuffer(w.socket.Conn); w.buffered != nil {
+		w.readSize = w.buffered.Size()
+	}
 	w.fd = descriptor(w.conn)
 	if rw, ok := ctx.Response().(*releasingWriter); ok {
 		w.handled = rw.served
@@ -205,8 +209,11 @@ func (w *websocket) read(park bool) {
 	if w.handled != nil {
 		<-w.handled
 	}
+	if w.buffered != nil && w.buffered.Size() == 0 {
+		w.borrowBuffer()
+	}
 	for ; ; park = true {
-		if park && w.buffered != nil && w.buffered.Buffered() == 0 && w.poll.park(w) {
+		if park && w.idle() {
 			return
 		}
 		if w.idleTimeout > 0 {
@@ -229,6 +236,39 @@ func (w *websocket) read(park bool) {
 		}
 		w.OnData(data)
 	}
+}
+
+// readBuffers holds the read buffers of parked connections for the connections that are
+// reading, so an idle connection keeps no read buffer.
+var readBuffers sync.Pool // of *bufio.Reader, each over no connection
+
+// idle parks the connection when nothing is left in its read buffer and reports whether
+// it did; the caller must then return. The buffer goes to readBuffers meanwhile.
+func (w *websocket) idle() bool {
+	if w.buffered == nil || w.buffered.Buffered() != 0 {
+		return false
+	}
+	lent := new(bufio.Reader)
+	*lent = *w.buffered
+	*w.buffered = bufio.Reader{}
+	if !w.poll.park(w) {
+		*w.buffered = *lent
+		return false
+	}
+	// w may have a new reader already; lent is no longer w's.
+	lent.Reset(nil)
+	readBuffers.Put(lent)
+	return true
+}
+
+// borrowBuffer gives a connection woken from the poller a read buffer of its size again.
+func (w *websocket) borrowBuffer() {
+	r, _ := readBuffers.Get().(*bufio.Reader)
+	if r == nil || r.Size() != w.readSize {
+		r = bufio.NewReaderSize(w.conn, w.readSize)
+	}
+	r.Reset(w.conn)
+	*w.buffered = *r
 }
 
 // readFailed ends the connection after a read error: a close frame or a closed connection
