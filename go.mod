@@ -55,3 +55,7 @@ require (
 )
 
 replace github.com/zishang520/socket.io/servers/socket/v3 => ./third_party/socket.io-servers-socket
+
+replace github.com/zishang520/socket.io/v3 => ./third_party/socket.io-v3
+
+replace github.com/zishang520/socket.io/servers/engine/v3 => ./third_party/socket.io-servers-engine

@@ -42,14 +42,17 @@ type Server struct {
 	backends *adapters.Backends
 	metrics  *metrics
 	io       *socket.Server
-	hub      *sio.Hub
-	svc      *chat.Service
-	pattern  *regexp.Regexp
-	apiKeys  []string
-	handler  http.Handler
-	http     *http.Server
-	ipLimit  *ipLimit // nil when unlimited
-	draining atomic.Bool
+	// transports is the engine's websocket transport; its poller of idle connections
+	// stops at Shutdown.
+	transports transport.Builder
+	hub        *sio.Hub
+	svc        *chat.Service
+	pattern    *regexp.Regexp
+	apiKeys    []string
+	handler    http.Handler
+	http       *http.Server
+	ipLimit    *ipLimit // nil when unlimited
+	draining   atomic.Bool
 }
 
 // New builds a server from a validated configuration: it opens the store and, in cluster
@@ -126,7 +129,7 @@ func (s *Server) socketOptions() *socket.ServerOptions {
 	o.SetPingTimeout(s.cfg.SocketIO.PingTimeout)
 	o.SetMaxHttpBufferSize(s.cfg.SocketIO.MaxHTTPBufferSize)
 	o.SetCors(s.cors())
-	o.SetTransports(transport.Set())
+	o.SetTransports(s.transports.Set())
 	if s.backends.Adapter != nil {
 		o.SetAdapter(s.backends.Adapter)
 	} else {
@@ -301,6 +304,7 @@ func (s *Server) stopHTTP(ctx context.Context) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	errs := []error{s.hub.Close(ctx), s.stopHTTP(ctx)}
+	s.transports.Close()
 	s.svc.Close()
 	s.cancel()
 	errs = append(errs, s.backends.Close())

@@ -17,10 +17,11 @@ type Presence struct {
 
 var _ chat.Presence = (*Presence)(nil)
 
-// member is a user present in a room and the sockets that keep them there.
+// member is a user present in a room and the sockets that keep them there (a user has
+// few sockets, mostly one: a slice costs far less than a map per member).
 type member struct {
 	user    chat.User
-	sockets map[string]struct{}
+	sockets []string
 }
 
 // NewPresence returns an empty Presence.
@@ -40,10 +41,12 @@ func (p *Presence) Add(_ context.Context, room chat.RoomRef, user chat.User, sid
 	m := members[user.UserID]
 	first := m == nil
 	if first {
-		m = &member{user: user, sockets: make(map[string]struct{})}
+		m = &member{user: user}
 		members[user.UserID] = m
 	}
-	m.sockets[sid] = struct{}{}
+	if !slices.Contains(m.sockets, sid) {
+		m.sockets = append(m.sockets, sid)
+	}
 	return first, nil
 }
 
@@ -56,7 +59,11 @@ func (p *Presence) Remove(_ context.Context, room chat.RoomRef, userID, sid stri
 	if m == nil {
 		return false, nil
 	}
-	delete(m.sockets, sid)
+	i := slices.Index(m.sockets, sid)
+	if i < 0 {
+		return false, nil
+	}
+	m.sockets = slices.Delete(m.sockets, i, i+1)
 	if len(m.sockets) > 0 {
 		return false, nil
 	}

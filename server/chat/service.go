@@ -98,11 +98,13 @@ func (s *Service) Close() { s.users.close() }
 // in the order the socket's events arrived (the Socket.IO library's per-socket queue does
 // that); Close must be the last call.
 type Session struct {
-	svc    *Service
-	conn   Conn
-	ns     string
-	who    Principal
-	rooms  map[string]bool // joined rooms; the value says whether the socket is typing there
+	svc   *Service
+	conn  Conn
+	ns    string
+	who   Principal
+	rooms map[string]bool // joined rooms; the value says whether the socket is typing there
+	// typing throttles typing:true; made on the first one (most sockets never type, and a
+	// new limiter starts with a full burst either way).
 	typing *rate.Limiter
 	send   *rate.Limiter
 	closed bool
@@ -113,13 +115,12 @@ type Session struct {
 func (s *Service) Open(ns string, conn Conn, who Principal) *Session {
 	conn.Join(PersonalRoomPrefix + who.UserID)
 	return &Session{
-		svc:    s,
-		conn:   conn,
-		ns:     ns,
-		who:    who,
-		rooms:  make(map[string]bool),
-		typing: rate.NewLimiter(rate.Every(s.opts.TypingEvery), s.opts.TypingBurst),
-		send:   s.limits.acquire(who.UserID),
+		svc:   s,
+		conn:  conn,
+		ns:    ns,
+		who:   who,
+		rooms: make(map[string]bool),
+		send:  s.limits.acquire(who.UserID),
 	}
 }
 
@@ -343,6 +344,9 @@ func (ss *Session) Typing(req RoomRequest, typing bool) (RoomReply, error) {
 	}
 	if _, joined := ss.rooms[req.RoomID]; !joined {
 		return RoomReply{}, Errorf(CodeForbidden, "join room %q before typing in it", req.RoomID)
+	}
+	if typing && ss.typing == nil {
+		ss.typing = rate.NewLimiter(rate.Every(ss.svc.opts.TypingEvery), ss.svc.opts.TypingBurst)
 	}
 	if !typing || ss.typing.Allow() {
 		ss.rooms[req.RoomID] = typing

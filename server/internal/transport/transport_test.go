@@ -23,20 +23,22 @@ type testServer struct {
 	url string // ws://host/socket.io/
 	srv *httptest.Server
 	// connected receives each socket of namespace "/" as it connects.
-	connected chan *socket.Socket
+	connected  chan *socket.Socket
+	transports Builder
 }
 
 func newTestServer(t testing.TB, configure func(*socket.ServerOptions)) *testServer {
 	t.Helper()
+	ts := &testServer{connected: make(chan *socket.Socket, 16)}
 	o := socket.DefaultServerOptions()
 	o.SetServeClient(false)
-	o.SetTransports(Set())
+	o.SetTransports(ts.transports.Set())
 	o.SetAdapter(AdapterBuilder{})
 	if configure != nil {
 		configure(o)
 	}
 	io := socket.NewServer(nil, o)
-	ts := &testServer{io: io, connected: make(chan *socket.Socket, 16)}
+	ts.io = io
 	_ = io.On("connection", func(args ...any) {
 		if s, ok := args[0].(*socket.Socket); ok {
 			ts.connected <- s
@@ -49,6 +51,7 @@ func newTestServer(t testing.TB, configure func(*socket.ServerOptions)) *testSer
 	t.Cleanup(func() {
 		io.Close(nil)
 		ts.srv.Close()
+		ts.transports.Close()
 	})
 	return ts
 }

@@ -9,7 +9,12 @@
 //     so a burst of messages costs one syscall per connection, not one per message. A few
 //     goroutines shared by all connections (flusher) do the writing, without waiting on a
 //     full socket; a connection whose socket is full gets a writer goroutine of its own
-//     until its queue is empty, and an idle connection costs no goroutine for writing.
+//     until its queue is empty, and an idle connection costs no goroutine for writing;
+//   - an idle connection costs no reader goroutine either (Linux): once nothing is left to
+//     read, the reader hands the connection to the Builder's epoll poller and exits; the
+//     poller starts a new reader when input arrives. A parked connection has no read
+//     deadline (the engine's idle timeout applies while a message is being read); the
+//     engine's ping timeout, shorter by default, ends a silent peer.
 //
 // Reading, the Engine.IO events it emits (packet, drain, ready, error, close) and the
 // close handshake follow the stock transport. It never compresses: iohub does not enable
@@ -17,9 +22,11 @@
 package transport
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"sync"
 	"syscall"
 	"time"
@@ -42,21 +49,27 @@ const (
 	maxSpare = 1024
 )
 
-// Set is the engine's transport set for iohub: the library's polling and this websocket.
-func Set() *types.Set[transports.TransportCtor] {
-	return types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, &Builder{})
-}
-
 // Builder constructs the transport; register it with the engine's SetTransports under
-// its Name, "websocket".
+// its Name, "websocket" (Set does). The zero Builder is ready to use; Close it once the
+// server is shut down.
 type Builder struct {
 	frames  frameCache
 	flusher flusher
+	poll    poller
 }
+
+// Set is the engine's transport set for iohub: the library's polling and b's websocket.
+func (b *Builder) Set() *types.Set[transports.TransportCtor] {
+	return types.NewSet[transports.TransportCtor](&transports.PollingBuilder{}, b)
+}
+
+// Close stops the poller of idle connections; connections still open get a reader
+// goroutine each again.
+func (b *Builder) Close() { b.poll.Close() }
 
 // New implements transports.TransportCtor.
 func (b *Builder) New(ctx *types.HttpContext) transports.Transport {
-	w := &websocket{Transport: transports.MakeTransport(), frames: &b.frames, flusher: &b.flusher}
+	w := &websocket{Transport: transports.MakeTransport(), frames: &b.frames, flusher: &b.flusher, poll: &b.poll, fd: -1}
 	w.Prototype(w)
 	w.Construct(ctx)
 	return w
@@ -88,6 +101,19 @@ type websocket struct {
 	// (see ReleaseOnHijack); reading waits for it.
 	handled <-chan struct{}
 
+	// Reading state, owned by the connection's one reader at a time.
+	poll *poller
+	// buffered is the websocket's read buffer, nil when it cannot be found: a connection is
+	// parked only when nothing is left in it, and lends the buffer's memory to
+	// readBuffers while parked (buffered is then a zero Reader).
+	buffered *bufio.Reader
+	readSize int // the read buffer's size
+	fd       int // the connection's descriptor, -1 when it has none (it is then never parked)
+	// registered (the descriptor is in the poller's epoll set) and forgotten (the
+	// connection is closing and must not be parked) are guarded by poll's mutex.
+	registered bool
+	forgotten  bool
+
 	mu        sync.Mutex
 	pending   [][]byte // frames waiting for the writer, in order
 	spare     [][]byte // the previous batch's backing array, reused
@@ -110,6 +136,10 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	if sc, ok := w.conn.(syscall.Conn); ok {
 		w.raw, _ = sc.SyscallConn()
 	}
+	if w.buffered = readBuffer(w.socket.Conn); w.buffered != nil {
+		w.readSize = w.buffered.Size()
+	}
+	w.fd = descriptor(w.conn)
 	if rw, ok := ctx.Response().(*releasingWriter); ok {
 		w.handled = rw.served
 	}
@@ -130,7 +160,38 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	w.direct = !ctx.Query().Has("sid")
 	w.SetWritable(true)
 	w.SetPerMessageDeflate(nil)
-	go w.read()
+	go w.read(true)
+}
+
+// readBuffer returns the buffered reader a gorilla connection reads from, nil when the
+// gorilla version at hand does not keep it where v1.5 does. Gorilla does not expose it; the
+// reader needs it to see whether a connection is idle (nothing buffered) before parking it.
+func readBuffer(c *ws.Conn) *bufio.Reader {
+	if c == nil {
+		return nil
+	}
+	f := reflect.ValueOf(c).Elem().FieldByName("br")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[*bufio.Reader]() || f.IsNil() {
+		return nil
+	}
+	return (*bufio.Reader)(f.UnsafePointer())
+}
+
+// descriptor returns conn's file descriptor, -1 when it has none (a TLS connection, say).
+func descriptor(conn net.Conn) int {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	if err := rc.Control(func(d uintptr) { fd = int(d) }); err != nil {
+		return -1
+	}
+	return fd
 }
 
 // firstError is an event's error argument, nil when there is none.
@@ -148,13 +209,22 @@ func (*websocket) Name() string { return transports.WEBSOCKET }
 // HandlesUpgrades implements transports.Transport.
 func (*websocket) HandlesUpgrades() bool { return true }
 
-// read delivers incoming messages until the connection ends, then closes it. It is the
-// connection's only reader and exits when reading fails.
-func (w *websocket) read() {
+// read delivers incoming messages until the connection ends, then closes it, or until
+// nothing is left to read: it then parks the connection with the poller, which starts
+// read again (with park false) on input. park says whether it may park before reading a
+// first message. It is the connection's only reader and exits when reading fails or the
+// connection is parked.
+func (w *websocket) read(park bool) {
 	if w.handled != nil {
 		<-w.handled
 	}
-	for {
+	if w.buffered != nil && w.buffered.Size() == 0 {
+		w.borrowBuffer()
+	}
+	for ; ; park = true {
+		if park && w.idle() {
+			return
+		}
 		if w.idleTimeout > 0 {
 			_ = w.socket.SetReadDeadline(time.Now().Add(w.idleTimeout))
 		}
@@ -175,6 +245,39 @@ func (w *websocket) read() {
 		}
 		w.OnData(data)
 	}
+}
+
+// readBuffers holds the read buffers of parked connections for the connections that are
+// reading, so an idle connection keeps no read buffer.
+var readBuffers sync.Pool // of *bufio.Reader, each over no connection
+
+// idle parks the connection when nothing is left in its read buffer and reports whether
+// it did; the caller must then return. The buffer goes to readBuffers meanwhile.
+func (w *websocket) idle() bool {
+	if w.buffered == nil || w.buffered.Buffered() != 0 {
+		return false
+	}
+	lent := new(bufio.Reader)
+	*lent = *w.buffered
+	*w.buffered = bufio.Reader{}
+	if !w.poll.park(w) {
+		*w.buffered = *lent
+		return false
+	}
+	// w may have a new reader already; lent is no longer w's.
+	lent.Reset(nil)
+	readBuffers.Put(lent)
+	return true
+}
+
+// borrowBuffer gives a connection woken from the poller a read buffer of its size again.
+func (w *websocket) borrowBuffer() {
+	r, _ := readBuffers.Get().(*bufio.Reader)
+	if r == nil || r.Size() != w.readSize {
+		r = bufio.NewReaderSize(w.conn, w.readSize)
+	}
+	r.Reset(w.conn)
+	*w.buffered = *r
 }
 
 // readFailed ends the connection after a read error: a close frame or a closed connection

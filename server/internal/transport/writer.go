@@ -158,7 +158,10 @@ func (w *websocket) shutdown() {
 // closeConn closes the connection once; the socket's "close" event then closes the
 // transport (OnClose).
 func (w *websocket) closeConn() {
-	w.closeOnce.Do(func() { _ = w.socket.Close() })
+	w.closeOnce.Do(func() {
+		w.poll.forget(w)
+		_ = w.socket.Close()
+	})
 }
 
 // DoClose implements transports.Transport: it runs fn, then closes the connection after

@@ -1,0 +1,170 @@
+//go:build linux
+
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller waits for input on idle connections with one epoll goroutine, so an idle
+// connection has no reader goroutine (and no goroutine stack): its reader parks it here
+// when nothing is buffered and returns; when input arrives the poller starts a new reader.
+// The zero poller is ready to use; it starts its goroutine on the first park, and Close
+// stops it.
+type poller struct {
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	epfd    int
+	wake    int // eventfd written by Close to stop the loop
+	parked  map[int]*websocket
+	done    chan struct{} // closed when the loop has exited
+}
+
+// park registers w to get a new reader once its connection has input, and reports
+// whether it did; when it did, the calling reader must return without touching w's
+// reading state again. false (the poller is closed or failed, or w's connection was
+// forgotten or has no descriptor) means: keep reading.
+func (p *poller) park(w *websocket) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || w.fd < 0 || w.forgotten {
+		return false
+	}
+	if err := p.startLocked(); err != nil {
+		return false
+	}
+	op := unix.EPOLL_CTL_MOD
+	if !w.registered {
+		op = unix.EPOLL_CTL_ADD
+	}
+	// One-shot: the descriptor reports once, then stays quiet until parked again. Epoll
+	// checks readiness when the descriptor is (re)armed, so input that arrived before
+	// this call is not missed.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(w.fd)}
+	if err := unix.EpollCtl(p.epfd, op, w.fd, &ev); err != nil {
+		return false
+	}
+	w.registered = true
+	p.parked[w.fd] = w
+	return true
+}
+
+// forget takes w out of the poller for good; call it before closing w's connection, so
+// that a descriptor number reused by a later connection is never taken for w.
+func (p *poller) forget(w *websocket) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w.forgotten = true
+	if w.registered && !p.closed { // once closed, epfd is (being) closed with all it holds
+		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, w.fd, nil)
+		w.registered = false
+	}
+	if p.parked[w.fd] == w {
+		delete(p.parked, w.fd)
+	}
+}
+
+// startLocked starts the loop on first use. Call with p.mu held.
+func (p *poller) startLocked() error {
+	if p.started {
+		return nil
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("epoll_create1: %w", err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		_ = unix.Close(epfd)
+		return fmt.Errorf("eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		_ = unix.Close(epfd)
+		_ = unix.Close(wake)
+		return fmt.Errorf("epoll_ctl wake: %w", err)
+	}
+	p.started = true
+	p.epfd, p.wake = epfd, wake
+	p.parked = make(map[int]*websocket)
+	p.done = make(chan struct{})
+	go p.loop()
+	return nil
+}
+
+// loop starts a reader for each parked connection that gets input, until Close (or a
+// failing epoll_wait) stops it; the connections still parked then get their readers back.
+func (p *poller) loop() {
+	defer close(p.done)
+	defer p.release()
+	events := make([]unix.EpollEvent, 128)
+	var ready []*websocket
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		stop := false
+		p.mu.Lock()
+		for _, ev := range events[:n] {
+			fd := int(ev.Fd)
+			if fd == p.wake {
+				stop = true
+				continue
+			}
+			if w := p.parked[fd]; w != nil {
+				delete(p.parked, fd)
+				ready = append(ready, w)
+			}
+		}
+		p.mu.Unlock()
+		for i, w := range ready {
+			go w.read(false)
+			ready[i] = nil
+		}
+		ready = ready[:0]
+		if stop {
+			return
+		}
+	}
+}
+
+// release closes the poller to parking and gives every parked connection its reader
+// back.
+func (p *poller) release() {
+	p.mu.Lock()
+	p.closed = true
+	parked := p.parked
+	p.parked = nil
+	p.mu.Unlock()
+	for _, w := range parked {
+		go w.read(false)
+	}
+}
+
+// Close stops the loop; connections parked at that moment, and all later ones, are read
+// by a goroutine each again.
+func (p *poller) Close() {
+	p.mu.Lock()
+	if !p.started || p.closed {
+		p.closed = true
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	_, _ = unix.Write(p.wake, one)
+	<-p.done
+	// The loop has closed the poller to parking and forget no longer touches epfd.
+	_ = unix.Close(p.epfd)
+	_ = unix.Close(p.wake)
+}
