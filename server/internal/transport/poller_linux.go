@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,6 +18,10 @@ import (
 // The zero poller is ready to use; it starts its goroutine on the first park, and Close
 // stops it.
 type poller struct {
+	// handoff passes a connection with input to a reader goroutine waiting for one (see
+	// reader); unbuffered: with none waiting, the loop starts a new goroutine.
+	handoff chan *websocket
+
 	mu      sync.Mutex
 	started bool
 	closed  bool
@@ -94,6 +99,7 @@ func (p *poller) startLocked() error {
 	p.epfd, p.wake = epfd, wake
 	p.parked = make(map[int]*websocket)
 	p.done = make(chan struct{})
+	p.handoff = make(chan *websocket)
 	go p.loop()
 	return nil
 }
@@ -128,11 +134,40 @@ func (p *poller) loop() {
 		}
 		p.mu.Unlock()
 		for i, w := range ready {
-			go w.read(false)
+			select {
+			case p.handoff <- w:
+			default:
+				go p.reader(w)
+			}
 			ready[i] = nil
 		}
 		ready = ready[:0]
 		if stop {
+			return
+		}
+	}
+}
+
+// idleReader is how long a reader goroutine waits for another connection with input
+// before it exits.
+const idleReader = time.Second
+
+// reader reads w until it parks, then serves the next connection the loop hands off, until
+// none comes for idleReader or the loop stops. Handlers run on the reader (the patched
+// socket queue runs a socket's events on the goroutine that decoded them), so its stack
+// grows deep; a goroutine per wake-up grew a fresh stack for every message of a client
+// that waits for each ack.
+func (p *poller) reader(w *websocket) {
+	idle := time.NewTimer(idleReader)
+	defer idle.Stop()
+	for {
+		w.read(false)
+		idle.Reset(idleReader)
+		select {
+		case w = <-p.handoff:
+		case <-idle.C:
+			return
+		case <-p.done:
 			return
 		}
 	}
