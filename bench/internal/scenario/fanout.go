@@ -35,11 +35,15 @@ type FanoutConfig struct {
 	Concurrency int
 }
 
-// Name is the scenario's case name, e.g. "fanout 1x1000 closed".
+// Name is the scenario's case name, e.g. "fanout 1x1000 closed", or "fanout 1x1000 closed,
+// 8 in flight" when a closed loop has other than the default number in flight.
 func (c FanoutConfig) Name(transport string) string {
 	mode := "closed"
-	if c.Rate > 0 {
+	switch {
+	case c.Rate > 0:
 		mode = "@" + strconv.FormatFloat(c.Rate, 'f', -1, 64) + "/s"
+	case c.InFlight > 0 && c.InFlight != defaultInFlight(c.Members):
+		mode += ", " + strconv.Itoa(c.InFlight) + " in flight"
 	}
 	name := fmt.Sprintf("fanout %dx%d %s", c.Rooms, c.Members, mode)
 	if transport == sio.Polling {
@@ -47,6 +51,10 @@ func (c FanoutConfig) Name(transport string) string {
 	}
 	return name
 }
+
+// defaultInFlight is how many messages a closed loop keeps in flight when not told: about
+// 2000 deliveries.
+func defaultInFlight(members int) int { return max(1, (2000+members-1)/members) }
 
 var newMessagePrefix = []byte(`["new_message",`)
 
@@ -75,7 +83,7 @@ type fanoutCounts struct {
 // Fanout runs the fanout scenario.
 func Fanout(ctx context.Context, t *Target, cfg FanoutConfig) (*result.Run, error) {
 	if cfg.InFlight <= 0 {
-		cfg.InFlight = max(1, (2000+cfg.Members-1)/cfg.Members)
+		cfg.InFlight = defaultInFlight(cfg.Members)
 	}
 	f := &fanout{cfg: cfg, free: make(chan int32, cfg.InFlight), slots: make([]atomic.Int32, cfg.InFlight)}
 	f.end.Store(1<<63 - 1)
