@@ -7,7 +7,6 @@ import (
 	"time"
 
 	ws "github.com/gorilla/websocket"
-	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
 // parkedCount is how many connections wait in ts's poller without a reader.
@@ -45,11 +44,7 @@ func (ts *testServer) waitParked(t *testing.T, n int) {
 func TestIdleConnectionIsParkedAndWokenByInput(t *testing.T) {
 	ts := newTestServer(t, nil)
 	c, s := ts.connect(t)
-	_ = s.On("echo", func(args ...any) {
-		if ack, ok := args[len(args)-1].(socket.Ack); ok {
-			ack(args[:len(args)-1], nil)
-		}
-	})
+	echoAcks(s)
 	ts.waitParked(t, 1)
 	if n := ts.parkedBufferSize(s.Conn().Transport().(*websocket)); n != 0 {
 		t.Fatalf("a parked connection keeps a %d-byte read buffer", n)
@@ -76,11 +71,7 @@ func TestIdleConnectionIsParkedAndWokenByInput(t *testing.T) {
 func TestClosedPollerGivesParkedConnectionsTheirReaderBack(t *testing.T) {
 	ts := newTestServer(t, nil)
 	c, s := ts.connect(t)
-	_ = s.On("echo", func(args ...any) {
-		if ack, ok := args[len(args)-1].(socket.Ack); ok {
-			ack(args[:len(args)-1], nil)
-		}
-	})
+	echoAcks(s)
 	ts.waitParked(t, 1)
 	ts.transports.Close()
 	c.send(`421["echo","a"]`)

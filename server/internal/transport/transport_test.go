@@ -261,14 +261,19 @@ func TestBinaryBroadcastTakesTheLibraryPath(t *testing.T) {
 	}
 }
 
-func TestIncomingEventsAndAcks(t *testing.T) {
-	ts := newTestServer(t, nil)
-	c, s := ts.connect(t)
+// echoAcks makes s answer an "echo" event's ack with the event's arguments.
+func echoAcks(s *socket.Socket) {
 	_ = s.On("echo", func(args ...any) {
 		if ack, ok := args[len(args)-1].(socket.Ack); ok {
 			ack(args[:len(args)-1], nil)
 		}
 	})
+}
+
+func TestIncomingEventsAndAcks(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, s := ts.connect(t)
+	echoAcks(s)
 	c.send(`421["echo","hi"]`)
 	c.expectPrefix(ws.TextMessage, `431["hi"]`)
 }
