@@ -5,6 +5,7 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -26,7 +27,9 @@ type poller struct {
 	started bool
 	closed  bool
 	epfd    int
-	wake    int // eventfd written by Close to stop the loop
+	ep      *os.File        // epfd, registered with Go's network poller
+	epRaw   syscall.RawConn // ep's, for waiting on it
+	wake    int             // eventfd written by Close to stop the loop
 	parked  map[int]*websocket
 	done    chan struct{} // closed when the loop has exited
 }
@@ -95,8 +98,13 @@ func (p *poller) startLocked() error {
 		_ = unix.Close(wake)
 		return fmt.Errorf("epoll_ctl wake: %w", err)
 	}
+	ep, epRaw, err := pollable(epfd)
+	if err != nil {
+		_ = unix.Close(wake)
+		return err
+	}
 	p.started = true
-	p.epfd, p.wake = epfd, wake
+	p.epfd, p.ep, p.epRaw, p.wake = epfd, ep, epRaw, wake
 	p.parked = make(map[int]*websocket)
 	p.done = make(chan struct{})
 	p.handoff = make(chan *websocket)
@@ -112,7 +120,7 @@ func (p *poller) loop() {
 	events := make([]unix.EpollEvent, 128)
 	var ready []*websocket
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
+		n, err := p.wait(events)
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
@@ -146,6 +154,36 @@ func (p *poller) loop() {
 			return
 		}
 	}
+}
+
+// pollable hands the epoll descriptor epfd to Go's network poller (an epoll descriptor is
+// readable while events are ready), so the loop waits like any network goroutine instead of
+// blocking a thread of its own in epoll_wait, whose wake-up then had to win the P back
+// from the goroutines running. On failure epfd is closed.
+func pollable(epfd int) (*os.File, syscall.RawConn, error) {
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		_ = unix.Close(epfd)
+		return nil, nil, fmt.Errorf("epoll descriptor non-blocking: %w", err)
+	}
+	ep := os.NewFile(uintptr(epfd), "transport-epoll")
+	raw, err := ep.SyscallConn()
+	if err != nil {
+		_ = ep.Close()
+		return nil, nil, fmt.Errorf("epoll descriptor: %w", err)
+	}
+	return ep, raw, nil
+}
+
+// wait returns the events ready on the epoll descriptor, parking in Go's network poller
+// until there are some.
+func (p *poller) wait(events []unix.EpollEvent) (n int, err error) {
+	if rerr := p.epRaw.Read(func(fd uintptr) bool {
+		n, err = unix.EpollWait(int(fd), events, 0)
+		return n > 0 || err != nil // nothing ready: wait until the descriptor is readable
+	}); rerr != nil {
+		return 0, fmt.Errorf("waiting on epoll: %w", rerr)
+	}
+	return n, err
 }
 
 // idleReader is how long a reader goroutine waits for another connection with input
@@ -200,6 +238,6 @@ func (p *poller) Close() {
 	_, _ = unix.Write(p.wake, one)
 	<-p.done
 	// The loop has closed the poller to parking and forget no longer touches epfd.
-	_ = unix.Close(p.epfd)
+	_ = p.ep.Close()
 	_ = unix.Close(p.wake)
 }
