@@ -139,7 +139,7 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	if w.buffered = readBuffer(w.socket.Conn); w.buffered != nil {
 		w.readSize = w.buffered.Size()
 	}
-	w.fd = descriptor(w.conn)
+	w.fd = descriptor(w.raw)
 	if rw, ok := ctx.Response().(*releasingWriter); ok {
 		w.handled = rw.served
 	}
@@ -177,18 +177,11 @@ func readBuffer(c *ws.Conn) *bufio.Reader {
 	return (*bufio.Reader)(f.UnsafePointer())
 }
 
-// descriptor returns conn's file descriptor, -1 when it has none (a TLS connection, say).
-func descriptor(conn net.Conn) int {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return -1
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return -1
-	}
+// descriptor returns the file descriptor behind raw, -1 when there is none (raw is nil
+// for a connection without one: a TLS connection, say).
+func descriptor(raw syscall.RawConn) int {
 	fd := -1
-	if err := rc.Control(func(d uintptr) { fd = int(d) }); err != nil {
+	if raw == nil || raw.Control(func(d uintptr) { fd = int(d) }) != nil {
 		return -1
 	}
 	return fd
