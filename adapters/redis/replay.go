@@ -112,22 +112,23 @@ func (r *replayLog) lost(back time.Duration) {
 
 // received tells whether a pub/sub message is new (not handled from a stream already).
 func (r *replayLog) received(channel, payload string) bool {
-	h := messageHash(channel, payload)
-	if r.replayed.take(h) {
-		return false
-	}
-	r.seen.add(h, time.Now())
-	return true
+	return firstCopy(messageHash(channel, payload), r.replayed, r.seen)
 }
 
 // missed tells whether a stream entry is one the subscriber did not receive before the
 // loss, and if so remembers it so that its pub/sub copy, if any, is dropped.
 func (r *replayLog) missed(channel, payload string) bool {
-	h := messageHash(channel, payload)
-	if r.seen.take(h) {
+	return firstCopy(messageHash(channel, payload), r.seen, r.replayed)
+}
+
+// firstCopy tells whether the message hashed h is the first of its two copies (pub/sub
+// and stream): not already in other, the window of the other path's copies. A first copy
+// is remembered in own so that the other path drops its copy; a second one is forgotten.
+func firstCopy(h uint64, other, own *hashWindow) bool {
+	if other.take(h) {
 		return false
 	}
-	r.replayed.add(h, time.Now())
+	own.add(h, time.Now())
 	return true
 }
 
