@@ -131,14 +131,36 @@ type timedStore struct {
 	append, history, markRead, readState prometheus.Observer
 }
 
-func newTimedStore(s chat.Store, seconds *prometheus.HistogramVec) timedStore {
-	return timedStore{
+// newTimedStore wraps s. When s is a chat.AsyncAppender and async is true, so is the
+// wrapper: a store's asynchronous answers run on its goroutine and broadcast from there,
+// which suits only a Broadcaster that does not block.
+func newTimedStore(s chat.Store, seconds *prometheus.HistogramVec, async bool) chat.Store {
+	t := timedStore{
 		Store:     s,
 		append:    seconds.WithLabelValues("append"),
 		history:   seconds.WithLabelValues("history"),
 		markRead:  seconds.WithLabelValues("mark_read"),
 		readState: seconds.WithLabelValues("read_state"),
 	}
+	if a, ok := s.(chat.AsyncAppender); ok && async {
+		return timedAsyncStore{timedStore: t, async: a}
+	}
+	return t
+}
+
+// timedAsyncStore is a timedStore of a chat.AsyncAppender.
+type timedAsyncStore struct {
+	timedStore
+	async chat.AsyncAppender
+}
+
+// AppendAsync measures from the call to done.
+func (t timedAsyncStore) AppendAsync(ctx context.Context, room chat.RoomRef, msg chat.Message, done func(chat.Message, bool, error)) {
+	start := time.Now()
+	t.async.AppendAsync(ctx, room, msg, func(stored chat.Message, dup bool, err error) {
+		observeSince(t.append, start)
+		done(stored, dup, err)
+	})
 }
 
 func observeSince(o prometheus.Observer, start time.Time) {

@@ -96,7 +96,10 @@ func (s *Server) build() error {
 		Namespaces: s.cfg.Namespaces, Pattern: s.pattern,
 		Auth: s.authenticate, AuthCode: auth.Code, Observer: s.metrics, Logger: s.log,
 	})
-	s.svc = chat.NewService(newTimedStore(s.backends.Store, s.metrics.storeTime), s.backends.Presence, s.hub, s.chatOptions())
+	// Asynchronous appends broadcast from the store's goroutine, one message after another:
+	// the cluster adapter would make each of those wait for a publish to Redis.
+	store := newTimedStore(s.backends.Store, s.metrics.storeTime, s.backends.Adapter == nil)
+	s.svc = chat.NewService(store, s.backends.Presence, s.hub, s.chatOptions())
 	if s.backends.OnUserGone != nil {
 		s.backends.OnUserGone(s.svc.UserGone)
 	}

@@ -65,7 +65,10 @@ type Store struct {
 	closeErr error
 }
 
-var _ chat.Store = (*Store)(nil)
+var (
+	_ chat.Store         = (*Store)(nil)
+	_ chat.AsyncAppender = (*Store)(nil)
+)
 
 // Open opens (creating when needed) the directory dir, the database FileName and the log
 // files WALFileNames in it, and moves what the log holds (after a crash) into the database.
@@ -119,6 +122,29 @@ func (s *Store) Append(ctx context.Context, ref chat.RoomRef, msg chat.Message) 
 		return chat.Message{}, false, fmt.Errorf("append to room %q: %w", ref.Room, err)
 	}
 	return stored, dup, nil
+}
+
+// AppendAsync implements chat.AsyncAppender: it queues the append for the writer's next
+// batch and returns; done runs on the writer's answering goroutine once the batch is on
+// disk (or failed), after the done of every write submitted earlier.
+func (s *Store) AppendAsync(_ context.Context, ref chat.RoomRef, msg chat.Message, done func(chat.Message, bool, error)) {
+	var (
+		stored chat.Message
+		dup    bool
+	)
+	s.writer.submit(&request{
+		apply: func(v *view) (err error) {
+			stored, dup, err = appendTx(v, ref, msg)
+			return err
+		},
+		done: func(err error) {
+			if err != nil {
+				done(chat.Message{}, false, fmt.Errorf("append to room %q: %w", ref.Room, err))
+				return
+			}
+			done(stored, dup, nil)
+		},
+	})
 }
 
 // appendTx is Append within the writer's view.

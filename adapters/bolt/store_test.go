@@ -41,3 +41,7 @@ func TestStoreCheckpointEveryBatch(t *testing.T) {
 		return s
 	})
 }
+
+func TestAsyncAppender(t *testing.T) {
+	chattest.TestAsyncAppender(t, func(t *testing.T) chat.Store { return open(t) })
+}

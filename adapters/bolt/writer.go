@@ -31,14 +31,20 @@ func (r refusal) Unwrap() error { return r.error }
 // request is one write waiting for its batch to commit.
 type request struct {
 	apply   txFunc
-	refused error      // the refusal of the latest run of apply, if any
-	done    chan error // buffered: the writer never waits for the requester
+	refused error // the refusal of the latest run of apply, if any
+	err     error // the request's result, set by commit
+	// done is called once with the result, on the answering goroutine, after every request
+	// submitted before this one; it must not block for long.
+	done func(error)
 }
 
 // writer is the single goroutine that writes: group commit. It takes every request
 // already waiting (up to maxBatch), applies them to an overlay of their own, appends that
-// overlay to the log as one record and answers each request after the log's fdatasync, so
-// many concurrent writers share one sync. The batch then joins mem, which readers see.
+// overlay to the log as one record and, after the log's fdatasync, hands the batch to the
+// answering goroutine, which calls each request's done in the order they were submitted.
+// Many concurrent writers share one sync, and a writer that does not wait for its answer
+// (Store.AppendAsync) can have several writes in one batch. The batch then joins mem,
+// which readers see.
 // Once the log file holds checkpointBytes, mem becomes frozen, the log switches files and
 // a checkpoint goroutine puts frozen into the bbolt file (one synced transaction) while
 // the writer goes on.
@@ -47,10 +53,11 @@ type writer struct {
 	log             *wal
 	maxBatch        int
 	checkpointBytes int64
-	reqs            chan *request // unbuffered: a request is either taken by the writer or never
-	quit            chan struct{} // closed by stop
-	exited          chan struct{} // closed when run returns
-	closeErr        error         // of the final checkpoint and closing the log, for stop
+	queue           queue
+	answers         chan []*request // committed batches, in order, for answer
+	quit            chan struct{}   // closed by stop
+	exited          chan struct{}   // closed when run and answer have returned
+	closeErr        error           // of the final checkpoint and closing the log, for stop
 
 	// checkpointing is whether a checkpoint goroutine is running; it sends its result
 	// on checkpointed, which has room for it.
@@ -74,13 +81,16 @@ func newWriter(db *bbolt.DB, log *wal, opts Options) *writer {
 		log:             log,
 		maxBatch:        opts.MaxBatch,
 		checkpointBytes: opts.CheckpointBytes,
-		reqs:            make(chan *request),
+		queue:           queue{ready: make(chan struct{}, 1)},
+		answers:         make(chan []*request, 1),
 		quit:            make(chan struct{}),
 		exited:          make(chan struct{}),
 		checkpointed:    make(chan error, 1),
 		mem:             newOverlay(),
 	}
-	go w.run()
+	answered := make(chan struct{})
+	go w.answer(answered)
+	go w.run(answered)
 	return w
 }
 
@@ -91,19 +101,24 @@ func (w *writer) read(fn func(v *view) error) error {
 	return w.db.View(func(tx *bbolt.Tx) error { return fn(newView(tx, nil, w.mem, w.frozen)) })
 }
 
+// submit queues r for the next batch and returns at once. After stop, r is answered
+// with ErrClosed.
+func (w *writer) submit(r *request) {
+	if !w.queue.push(r) {
+		r.done(ErrClosed)
+	}
+}
+
 // do submits apply and waits until its batch has committed (or failed). When ctx ends
 // first, do returns ctx's error but the write may still commit.
 func (w *writer) do(ctx context.Context, apply txFunc) error {
-	r := &request{apply: apply, done: make(chan error, 1)}
-	select {
-	case w.reqs <- r:
-	case <-w.quit:
-		return ErrClosed
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the writer: %w", ctx.Err())
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("before submitting to the writer: %w", err)
 	}
+	done := make(chan error, 1) // buffered: the answerer never waits for the requester
+	w.submit(&request{apply: apply, done: func(err error) { done <- err }})
 	select {
-	case err := <-r.done:
+	case err := <-done:
 		return err
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for the commit: %w", ctx.Err())
@@ -119,22 +134,37 @@ func (w *writer) stop() error {
 	return w.closeErr
 }
 
-// run is the writer goroutine.
-func (w *writer) run() {
+// run is the writer goroutine. When it returns, after stop, the requests it never took
+// are answered with ErrClosed, and answered is closed once every request has its answer.
+func (w *writer) run(answered <-chan struct{}) {
 	defer close(w.exited)
-	batch := make([]*request, 0, w.maxBatch)
 	for {
 		select {
 		case <-w.quit:
 			w.closeErr = errors.Join(w.broken, w.finish(), w.log.close())
+			w.answers <- w.queue.close(ErrClosed)
+			close(w.answers)
+			<-answered
 			return
 		case err := <-w.checkpointed:
 			w.checkpointDone(err)
-		case r := <-w.reqs:
-			batch = w.collect(append(batch[:0], r))
-			w.commit(batch)
-			clear(batch) // drop the answered requests
-			w.maybeCheckpoint()
+		case <-w.queue.ready:
+			if batch := w.collect(); len(batch) > 0 {
+				w.commit(batch)
+				w.answers <- batch
+				w.maybeCheckpoint()
+			}
+		}
+	}
+}
+
+// answer is the answering goroutine: it calls the done of every request of each batch
+// run hands it, in order, and closes answered when run has no more.
+func (w *writer) answer(answered chan<- struct{}) {
+	defer close(answered)
+	for batch := range w.answers {
+		for _, r := range batch {
+			r.done(r.err)
 		}
 	}
 }
@@ -189,35 +219,23 @@ func (w *writer) finish() error {
 	return nil
 }
 
-// collect adds the requests that are waiting, or about to be, to batch, up to maxBatch.
-// It yields between passes so that the senders the last commit answered can submit again;
-// without that, a batch of one would often take the writer before they had the chance.
-func (w *writer) collect(batch []*request) []*request {
-	for len(batch) < w.maxBatch {
+// collect takes the requests that are waiting, or about to be, up to maxBatch. It yields
+// between passes so that the senders the last commit answered can submit again; without
+// that, a batch of one would often take the writer before they had the chance.
+func (w *writer) collect() []*request {
+	batch := w.queue.take(nil, w.maxBatch)
+	for len(batch) > 0 && len(batch) < w.maxBatch {
 		runtime.Gosched()
 		n := len(batch)
-		if batch = w.drain(batch); len(batch) == n {
+		if batch = w.queue.take(batch, w.maxBatch); len(batch) == n {
 			return batch
 		}
 	}
 	return batch
 }
 
-// drain adds the requests already waiting to batch, up to maxBatch.
-func (w *writer) drain(batch []*request) []*request {
-	for len(batch) < w.maxBatch {
-		select {
-		case r := <-w.reqs:
-			batch = append(batch, r)
-		default:
-			return batch
-		}
-	}
-	return batch
-}
-
-// commit applies batch, logs it and answers every request. A request that fails outright
-// is answered alone and the rest are tried again on a fresh overlay.
+// commit applies batch, logs it and sets every request's err. A request that fails
+// outright fails alone: the rest are tried again on a fresh overlay.
 func (w *writer) commit(batch []*request) {
 	for len(batch) > 0 {
 		writes, failed, err := w.try(batch)
@@ -226,12 +244,12 @@ func (w *writer) commit(batch []*request) {
 				err = w.publish(writes)
 			}
 			for _, r := range batch {
-				r.done <- cmp.Or(err, r.refused) // a failed commit overrides a refusal
+				r.err = cmp.Or(err, r.refused) // a failed commit overrides a refusal
 			}
 			return
 		}
-		batch[failed].done <- err
-		batch = slices.Delete(batch, failed, failed+1)
+		batch[failed].err = err
+		batch = slices.Delete(slices.Clone(batch), failed, failed+1) // the caller's slice keeps its order
 	}
 }
 
@@ -278,4 +296,60 @@ func (w *writer) publish(writes *overlay) error {
 		return w.broken
 	}
 	return nil
+}
+
+// queue holds the submitted requests the writer has not taken yet, in submission order.
+type queue struct {
+	mu     sync.Mutex
+	reqs   []*request
+	closed bool
+	ready  chan struct{} // holds a token while reqs may be non-empty
+}
+
+// push adds r, or reports false after close.
+func (q *queue) push(r *request) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	q.reqs = append(q.reqs, r)
+	q.signal()
+	return true
+}
+
+// take appends up to limit-len(batch) requests to batch, oldest first.
+func (q *queue) take(batch []*request, limit int) []*request {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(limit-len(batch), len(q.reqs))
+	batch = append(batch, q.reqs[:n]...)
+	left := copy(q.reqs, q.reqs[n:])
+	clear(q.reqs[left:])
+	q.reqs = q.reqs[:left]
+	if left > 0 {
+		q.signal()
+	}
+	return batch
+}
+
+// close takes no more requests and returns those left, each failed with err.
+func (q *queue) close(err error) []*request {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	left := q.reqs
+	q.reqs = nil
+	for _, r := range left {
+		r.err = err
+	}
+	return left
+}
+
+// signal leaves a token in ready unless one is there. Call it with mu held.
+func (q *queue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
 }

@@ -2,9 +2,14 @@ package bolt
 
 import (
 	"errors"
+	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/iohub/iohub/server/chat"
 )
@@ -56,12 +61,12 @@ func TestCommitIsolatesRequests(t *testing.T) {
 			w := &writer{db: s.db, log: s.writer.log, mem: newOverlay()} // commit is called directly, without run
 			batch := make([]*request, len(tt.batch))
 			for i, apply := range tt.batch {
-				batch[i] = &request{apply: apply, done: make(chan error, 1)}
+				batch[i] = &request{apply: apply}
 			}
-			w.commit(slices.Clone(batch))
+			w.commit(batch)
 			for i, r := range batch {
-				if err := <-r.done; !errors.Is(err, tt.wantErrs[i]) {
-					t.Errorf("request %d: error %v, want %v", i, err, tt.wantErrs[i])
+				if !errors.Is(r.err, tt.wantErrs[i]) {
+					t.Errorf("request %d: error %v, want %v", i, r.err, tt.wantErrs[i])
 				}
 			}
 			if got := slices.Sorted(maps.Keys(w.mem.kv[kvCursors])); !slices.Equal(got, tt.wantKeys) {
@@ -69,4 +74,66 @@ func TestCommitIsolatesRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAsyncAppendsShareACommit holds the writer inside a batch while one goroutine makes a
+// burst of AppendAsync calls: the calls return without waiting for it, and the burst then
+// commits as one log record (one sync), answered in the order of the calls.
+func TestAsyncAppendsShareACommit(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	taken, release := make(chan struct{}), make(chan struct{})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	defer releaseOnce()
+	var hold sync.Once // apply may run again; it holds the writer once
+	s.writer.submit(&request{apply: func(v *view) error {
+		hold.Do(func() { close(taken); <-release })
+		return put("held")(v)
+	}, done: func(error) {}})
+	<-taken
+
+	const n = 10
+	room := chat.RoomRef{Namespace: "/", Room: "burst"}
+	answers := make(chan string, n)
+	submitted := make(chan struct{})
+	go func() {
+		defer close(submitted)
+		for i := range n {
+			msg := chat.Message{RoomID: room.Room, UserID: "u", Content: fmt.Sprintf("m%d", i)}
+			s.AppendAsync(t.Context(), room, msg, func(m chat.Message, _ bool, err error) {
+				answers <- m.Content + errText(err)
+			})
+		}
+	}()
+	select {
+	case <-submitted:
+	case <-time.After(10 * time.Second): // a deadlock detector, not a measurement
+		t.Fatal("AppendAsync waited for the batch in progress")
+	}
+	releaseOnce()
+	for i := range n {
+		if got, want := <-answers, fmt.Sprintf("m%d", i); got != want {
+			t.Fatalf("answer %d: %q, want %q", i, got, want)
+		}
+	}
+
+	data, err := os.ReadFile(filepath.Join(dir, WALFileNames[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if records := len(scan(data).payloads); records != 2 {
+		t.Errorf("the log holds %d records, want 2: the held batch and the whole burst", records)
+	}
+}
+
+// errText is err's text after a space, or "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " " + err.Error()
 }

@@ -261,22 +261,43 @@ func (ss *Session) Close(ctx context.Context) {
 	ss.svc.limits.release(ss.who.UserID)
 }
 
-// Send handles send_message.
-func (ss *Session) Send(ctx context.Context, req SendRequest) (SendReply, error) {
+// Send handles send_message: done gets the reply once the message is stored and the room
+// told. Bad input is answered before Send returns. With an AsyncAppender store, the rest
+// is answered later, on the store's goroutine, and the answers of a session's sends come
+// in the order of the calls; until its answer, nothing else of the session may depend on
+// the message.
+func (ss *Session) Send(ctx context.Context, req SendRequest, done func(SendReply, error)) {
+	ref, msg, err := ss.prepare(req)
+	if err != nil {
+		done(SendReply{}, err)
+		return
+	}
+	if a, ok := ss.svc.store.(AsyncAppender); ok {
+		a.AppendAsync(ctx, ref, msg, func(stored Message, duplicate bool, err error) {
+			done(ss.svc.published(ref, msg, stored, duplicate, err))
+		})
+		return
+	}
+	stored, duplicate, err := ss.svc.store.Append(ctx, ref, msg)
+	done(ss.svc.published(ref, msg, stored, duplicate, err))
+}
+
+// prepare checks a send_message request against the session and makes its message.
+func (ss *Session) prepare(req SendRequest) (RoomRef, Message, error) {
 	if err := req.Validate(ss.svc.opts.MaxMessageLength); err != nil {
-		return SendReply{}, err
+		return RoomRef{}, Message{}, err
 	}
 	if _, joined := ss.rooms[req.RoomID]; !joined {
-		return SendReply{}, Errorf(CodeForbidden, "join room %q before sending to it", req.RoomID)
+		return RoomRef{}, Message{}, Errorf(CodeForbidden, "join room %q before sending to it", req.RoomID)
 	}
 	if !ss.send.Allow() {
-		return SendReply{}, Errorf(CodeRateLimited, "too many messages: at most %g per second", ss.svc.opts.MessagesPerSecond)
+		return RoomRef{}, Message{}, Errorf(CodeRateLimited, "too many messages: at most %g per second", ss.svc.opts.MessagesPerSecond)
 	}
 	msg := Message{
 		RoomID: req.RoomID, UserID: ss.who.UserID, UserName: ss.who.UserName,
 		Content: req.Content, ReplyTo: req.ReplyTo, ClientMessageID: req.MessageID,
 	}
-	return ss.svc.post(ctx, ss.ref(req.RoomID), msg)
+	return ss.ref(req.RoomID), msg, nil
 }
 
 // Post stores a message from the HTTP API and broadcasts it; the content must be valid.
@@ -285,13 +306,14 @@ func (s *Service) Post(ctx context.Context, ref RoomRef, msg Message) (Message, 
 		return Message{}, err
 	}
 	msg.RoomID = ref.Room
-	reply, err := s.post(ctx, ref, msg)
+	stored, duplicate, err := s.store.Append(ctx, ref, msg)
+	reply, err := s.published(ref, msg, stored, duplicate, err)
 	return reply.Message, err
 }
 
-// post stores msg, then (unless it is a retry of a stored one) tells the room.
-func (s *Service) post(ctx context.Context, ref RoomRef, msg Message) (SendReply, error) {
-	stored, duplicate, err := s.store.Append(ctx, ref, msg)
+// published turns the result of appending msg into the sender's reply and, unless msg
+// was a retry of a stored message, tells the room.
+func (s *Service) published(ref RoomRef, msg, stored Message, duplicate bool, err error) (SendReply, error) {
 	if errors.Is(err, ErrNotFound) {
 		return SendReply{}, Errorf(CodeNotFound, "replyTo %q is not a message of room %q", deref(msg.ReplyTo), ref.Room)
 	}

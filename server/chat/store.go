@@ -71,3 +71,14 @@ type Store interface {
 	// Close flushes and releases the store.
 	Close() error
 }
+
+// AsyncAppender is a Store that takes an Append without its caller waiting for the write,
+// so that a socket's consecutive messages can share one commit (one fsync of the embedded
+// store) instead of waiting for one each.
+type AsyncAppender interface {
+	// AppendAsync does what Append does and calls done once with Append's results, when
+	// the message is as durable as Append makes it. done runs on a goroutine of the
+	// store's, after the done of every AppendAsync call that returned before this one was
+	// made; it must not block for long.
+	AppendAsync(ctx context.Context, room RoomRef, msg Message, done func(stored Message, duplicate bool, err error))
+}

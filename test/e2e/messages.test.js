@@ -510,5 +510,64 @@ describe('ordering', () => {
       }
       assert.deepEqual(stored.map((m) => m.content), want, 'stored order');
     });
+
+    // send_message is pipelined (the store writes a socket's consecutive messages in one
+    // commit); every other event waits for the answers of the socket's earlier events.
+    test(`a burst of send_message, leave_room, send_message is answered in emit order, each event seeing the ones before (${transport})`, async (t) => {
+      const room = h.uniq('burst');
+      const a = await h.connect(t, server, { sub: h.uniq('a'), transport });
+      const b = await h.connect(t, server, { sub: h.uniq('b'), transport });
+      await h.join(a, room);
+      await h.join(b, room);
+      const N = 20;
+      const order = [];
+      const tagged = (tag, p) => p.then((r) => { order.push(tag); return r; });
+      const sends = Array.from({ length: N }, (_, i) => tagged(`send ${i}`, h.emitAck(a, 'send_message', { roomId: room, content: `b${i}` })));
+      const left = tagged('leave', h.emitAck(a, 'leave_room', { roomId: room }));
+      const after = tagged('after', h.emitAck(a, 'send_message', { roomId: room, content: 'after leaving' }));
+      const gone = h.waitFor(b, 'user_left', (e) => e.roomId === room);
+      (await Promise.all(sends)).forEach((r, i) => assert.equal(r.success, true, `#${i}: ${JSON.stringify(r)}`));
+      assert.equal((await left).success, true);
+      h.assertFail(await after, 'forbidden');
+      assert.deepEqual(order, [...Array.from({ length: N }, (_, i) => `send ${i}`), 'leave', 'after']);
+      await gone;
+      const atB = b.events.filter((e) => e.event === 'user_left' || (e.event === 'new_message' && e.args[0].roomId === room))
+        .map((e) => (e.event === 'user_left' ? 'user_left' : e.args[0].content));
+      assert.deepEqual(atB, [...Array.from({ length: N }, (_, i) => `b${i}`), 'user_left'], 'what the other member saw');
+    });
+
+    test(`the same messageId twice in one burst stores and delivers one message (${transport})`, async (t) => {
+      const room = h.uniq('dupburst');
+      const a = await h.connect(t, server, { sub: h.uniq('a'), transport });
+      const b = await h.connect(t, server, { sub: h.uniq('b'), transport });
+      await h.join(a, room);
+      await h.join(b, room);
+      const atB = h.collect(b, 'new_message', (m) => m.roomId === room);
+      const payload = { roomId: room, content: 'once', messageId: h.uniq('mid') };
+      const [first, second] = await Promise.all([h.emitAck(a, 'send_message', payload), h.emitAck(a, 'send_message', payload)]);
+      assert.equal(first.success, true, JSON.stringify(first));
+      assert.deepEqual(second, first);
+      await h.barrier(b, room);
+      assert.deepEqual(atB, [first.message]);
+    });
+
+    test(`messages emitted right before disconnecting are stored and reach the room before user_left (${transport})`, async (t) => {
+      const room = h.uniq('lastwords');
+      const a = await h.connect(t, server, { sub: h.uniq('a'), transport });
+      const b = await h.connect(t, server, { sub: h.uniq('b'), transport });
+      await h.join(a, room);
+      await h.join(b, room);
+      const N = 20;
+      const gone = h.waitFor(b, 'user_left', (e) => e.roomId === room);
+      for (let i = 0; i < N; i++) a.emit('send_message', { roomId: room, content: `w${i}` });
+      a.disconnect();
+      await gone;
+      const want = Array.from({ length: N }, (_, i) => `w${i}`);
+      const atB = b.events.filter((e) => e.event === 'user_left' || (e.event === 'new_message' && e.args[0].roomId === room))
+        .map((e) => (e.event === 'user_left' ? 'user_left' : e.args[0].content));
+      assert.deepEqual(atB, [...want, 'user_left'], 'what the other member saw');
+      const page = await h.emitAck(b, 'fetch_history', { roomId: room, limit: 50 });
+      assert.deepEqual(page.messages.map((m) => m.content), want, 'stored');
+    });
   }
 });

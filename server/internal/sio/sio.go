@@ -116,6 +116,10 @@ func (h *Hub) authenticate(s *socket.Socket, next func(*socket.ExtendedError)) {
 	next(nil)
 }
 
+// maxPipelined is how many pipelined events (send_message) of one socket may wait for
+// their answers at once; the next one waits until they all have theirs.
+const maxPipelined = 32
+
 // connected opens the socket's session and routes its events. The library runs a
 // socket's middleware on the socket's ordered task queue, so the events are dispatched
 // right there, one at a time and in arrival order.
@@ -128,54 +132,102 @@ func (h *Hub) connected(s *socket.Socket) {
 	ns := s.Nsp().Name()
 	ss := h.svc.Open(ns, conn{s}, *p)
 	h.opts.Observer.SocketsChanged(ns, 1)
+	unanswered := new(inflight) // the socket's events that have no answer yet
 	s.Use(func(event []any, _ func(error)) {
 		// Never calling next keeps the library from dispatching: iohub routes every event.
 		if h.closing.Load() {
 			return
 		}
-		h.inflight.add()
-		defer h.inflight.done()
-		h.dispatch(s, ss, event)
+		h.dispatch(s, ss, unanswered, event)
 	})
 	_ = s.On("disconnecting", func(...any) {
 		h.inflight.add()
 		s.Enqueue(func() {
 			defer h.inflight.done()
-			ss.Close(h.deadlines.context())
+			ctx := h.deadlines.context()
+			if err := unanswered.wait(ctx); err != nil {
+				h.log.Error("closing a session before its events were answered", "socket", string(s.Id()), "err", err)
+			}
+			ss.Close(ctx)
 			h.opts.Observer.SocketsChanged(ns, -1)
 		})
 	})
 }
 
-// dispatch runs one client event and answers it.
-func (h *Hub) dispatch(s *socket.Socket, ss *chat.Session, event []any) {
-	name, args, ack := splitEvent(event)
-	h.opts.Observer.EventIn(name)
-	r, known := routes[name]
-	var payload any
+// dispatch runs one client event once the socket's earlier events allow it (see
+// route.pipelined), and answers it.
+func (h *Hub) dispatch(s *socket.Socket, ss *chat.Session, unanswered *inflight, event []any) {
+	c := &call{hub: h, s: s, unanswered: unanswered}
+	var args []any
+	c.name, args, c.ack = splitEvent(event)
 	if len(args) > 0 {
-		payload = args[0]
+		c.payload = args[0]
 	}
-	var (
-		reply any
-		err   error
-	)
-	if !known {
-		err = chat.Errorf(chat.CodeUnknownEvent, "unknown event %q", name)
-	} else {
-		reply, err = h.run(ss, name, r.handle, payload)
+	h.opts.Observer.EventIn(c.name)
+	c.route, c.known = routes[c.name]
+	ctx := h.deadlines.context()
+	settled := h.settle(ctx, unanswered, c.route.pipelined)
+	h.inflight.add()
+	unanswered.add()
+	switch {
+	case settled != nil:
+		c.finish(nil, settled)
+	case !c.known:
+		c.finish(nil, chat.Errorf(chat.CodeUnknownEvent, "unknown event %q", c.name))
+	default:
+		c.run(ctx, ss)
 	}
-	h.answer(s, name, r, payload, ack, reply, err)
 }
 
-// run calls the handler with a deadline, turning a panic into an internal error.
-func (h *Hub) run(ss *chat.Session, name string, fn handleFunc, payload any) (reply any, err error) {
+// settle waits until the socket's next event may start: a pipelined one once fewer than
+// maxPipelined events are unanswered, any other once all are answered.
+func (h *Hub) settle(ctx context.Context, unanswered *inflight, pipelined bool) error {
+	if pipelined && unanswered.count() < maxPipelined {
+		return nil
+	}
+	if err := unanswered.wait(ctx); err != nil {
+		return fmt.Errorf("waiting for the socket's earlier events: %w", err)
+	}
+	return nil
+}
+
+// call is one client event on its way to its answer.
+type call struct {
+	hub        *Hub
+	s          *socket.Socket
+	unanswered *inflight
+	name       string
+	payload    any
+	ack        socket.Ack
+	route      route
+	known      bool
+	answered   atomic.Bool
+}
+
+// run calls the handler, turning a panic before the answer into an internal error.
+func (c *call) run(ctx context.Context, ss *chat.Session) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic in %s handler: %v", name, p)
+			c.finish(nil, fmt.Errorf("panic in %s handler: %v", c.name, p))
 		}
 	}()
-	return fn(h.deadlines.context(), ss, payload)
+	c.route.handle(ctx, ss, c.payload, c.finish)
+}
+
+// finish answers the call, the first time it is called; it may run on the store's
+// goroutine, where nothing else would recover a panic.
+func (c *call) finish(reply any, err error) {
+	if c.answered.Swap(true) {
+		return
+	}
+	defer c.hub.inflight.done()
+	defer c.unanswered.done()
+	defer func() {
+		if p := recover(); p != nil {
+			c.hub.log.Error("answering an event panicked", "event", c.name, "socket", string(c.s.Id()), "panic", p)
+		}
+	}()
+	c.hub.answer(c.s, c.name, c.route, c.payload, c.ack, reply, err)
 }
 
 // splitEvent takes a raw event apart: its name, its arguments and the ack callback when
