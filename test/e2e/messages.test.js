@@ -514,11 +514,7 @@ describe('ordering', () => {
     // send_message is pipelined (the store writes a socket's consecutive messages in one
     // commit); every other event waits for the answers of the socket's earlier events.
     test(`a burst of send_message, leave_room, send_message is answered in emit order, each event seeing the ones before (${transport})`, async (t) => {
-      const room = h.uniq('burst');
-      const a = await h.connect(t, server, { sub: h.uniq('a'), transport });
-      const b = await h.connect(t, server, { sub: h.uniq('b'), transport });
-      await h.join(a, room);
-      await h.join(b, room);
+      const { room, a, b } = await pair(t, { transport });
       const N = 20;
       const order = [];
       const tagged = (tag, p) => p.then((r) => { order.push(tag); return r; });
@@ -537,11 +533,7 @@ describe('ordering', () => {
     });
 
     test(`the same messageId twice in one burst stores and delivers one message (${transport})`, async (t) => {
-      const room = h.uniq('dupburst');
-      const a = await h.connect(t, server, { sub: h.uniq('a'), transport });
-      const b = await h.connect(t, server, { sub: h.uniq('b'), transport });
-      await h.join(a, room);
-      await h.join(b, room);
+      const { room, a, b } = await pair(t, { transport });
       const atB = h.collect(b, 'new_message', (m) => m.roomId === room);
       const payload = { roomId: room, content: 'once', messageId: h.uniq('mid') };
       const [first, second] = await Promise.all([h.emitAck(a, 'send_message', payload), h.emitAck(a, 'send_message', payload)]);
@@ -552,11 +544,7 @@ describe('ordering', () => {
     });
 
     test(`messages emitted right before disconnecting are stored and reach the room before user_left (${transport})`, async (t) => {
-      const room = h.uniq('lastwords');
-      const a = await h.connect(t, server, { sub: h.uniq('a'), transport });
-      const b = await h.connect(t, server, { sub: h.uniq('b'), transport });
-      await h.join(a, room);
-      await h.join(b, room);
+      const { room, a, b } = await pair(t, { transport });
       const N = 20;
       const gone = h.waitFor(b, 'user_left', (e) => e.roomId === room);
       for (let i = 0; i < N; i++) a.emit('send_message', { roomId: room, content: `w${i}` });
