@@ -45,3 +45,7 @@ func TestStoreCheckpointEveryBatch(t *testing.T) {
 func TestAsyncAppender(t *testing.T) {
 	chattest.TestAsyncAppender(t, func(t *testing.T) chat.Store { return open(t) })
 }
+
+func BenchmarkAppendAsync(b *testing.B) {
+	chattest.BenchmarkAppendAsync(b, func(b *testing.B) chat.Store { return open(b) })
+}

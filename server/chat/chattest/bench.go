@@ -94,3 +94,34 @@ func benchStore(b *testing.B, open func(b *testing.B) chat.Store) chat.Store {
 func reportRate(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
+
+// PipelineDepth is how many AppendAsync calls BenchmarkAppendAsync keeps unanswered, as
+// a socket that sends without waiting for each ack does (iohub allows 32 per socket).
+const PipelineDepth = 8
+
+// BenchmarkAppendAsync measures one sender that keeps PipelineDepth appends in flight
+// with AppendAsync: compare it with BenchmarkAppend's serial case, where the sender waits
+// for each. open must return a chat.AsyncAppender.
+func BenchmarkAppendAsync(b *testing.B, open func(b *testing.B) chat.Store) {
+	s := benchStore(b, open)
+	a, ok := s.(chat.AsyncAppender)
+	if !ok {
+		b.Fatalf("%T is not a chat.AsyncAppender", s)
+	}
+	msg := message(roomGeneral, "alice", "a message of ordinary length, about as long as this one")
+	slots := make(chan struct{}, PipelineDepth)
+	done := func(_ chat.Message, _ bool, err error) {
+		if err != nil {
+			b.Errorf("AppendAsync: %v", err)
+		}
+		<-slots
+	}
+	for b.Loop() {
+		slots <- struct{}{}
+		a.AppendAsync(b.Context(), roomGeneral, msg, done)
+	}
+	for range PipelineDepth { // wait for the last answers
+		slots <- struct{}{}
+	}
+	reportRate(b)
+}
