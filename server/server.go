@@ -26,6 +26,7 @@ import (
 	"github.com/iohub/iohub/config"
 	"github.com/iohub/iohub/server/chat"
 	"github.com/iohub/iohub/server/internal/sio"
+	"github.com/iohub/iohub/server/internal/sioparser"
 	"github.com/iohub/iohub/server/internal/transport"
 )
 
@@ -133,6 +134,7 @@ func (s *Server) socketOptions() *socket.ServerOptions {
 	o.SetMaxHttpBufferSize(s.cfg.SocketIO.MaxHTTPBufferSize)
 	o.SetCors(s.cors())
 	o.SetTransports(s.transports.Set())
+	o.SetParser(sioparser.New()) // the library's packets, decoded and encoded in one pass
 	if s.backends.Adapter != nil {
 		o.SetAdapter(s.backends.Adapter)
 	} else {

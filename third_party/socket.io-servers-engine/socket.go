@@ -194,6 +194,15 @@ func (s *socket) onOpen() {
 	}
 }
 
+// emitsTo reports whether e has listeners for evt. iohub patch: the per-packet events
+// (packet, message, packetCreate, flush, drain) are emitted only when something listens,
+// and debug lines with arguments are formatted only in debug mode, because building an
+// Emit's or a Debug's variadic arguments allocates on every packet even when nothing
+// listens or logs.
+func emitsTo(e types.EventEmitter, evt types.EventName) bool {
+	return e.ListenerCount(evt) > 0
+}
+
 // Called upon transport packet.
 func (s *socket) onPacket(data *packet.Packet) {
 	if data == nil {
@@ -207,8 +216,12 @@ func (s *socket) onPacket(data *packet.Packet) {
 	}
 
 	// export packet event
-	socketLog.Debug(`received packet %s`, data.Type)
-	s.Emit("packet", data)
+	if log.DEBUG.Load() { // iohub patch: see emitsTo
+		socketLog.Debug(`received packet %s`, data.Type)
+	}
+	if emitsTo(s, "packet") {
+		s.Emit("packet", data)
+	}
 
 	switch data.Type {
 	case packet.PING:
@@ -237,7 +250,9 @@ func (s *socket) onPacket(data *packet.Packet) {
 		s.OnClose("parse error")
 	case packet.MESSAGE:
 		s.Emit("data", data.Data)
-		s.Emit("message", data.Data)
+		if emitsTo(s, "message") {
+			s.Emit("message", data.Data)
+		}
 	}
 }
 
@@ -491,7 +506,9 @@ func (s *socket) sendPacket(
 	callback SendCallback,
 ) {
 	if readystate := s.ReadyState(); readystate != "closing" && readystate != "closed" {
-		socketLog.Debug(`sending packet "%s" (%p)`, packetType, data)
+		if log.DEBUG.Load() { // iohub patch: see emitsTo
+			socketLog.Debug(`sending packet "%s" (%p)`, packetType, data)
+		}
 
 		// Clone options to avoid data races when the same Options pointer
 		// is shared across multiple sockets during broadcast.
@@ -517,7 +534,9 @@ func (s *socket) sendPacket(
 		}
 
 		// exports packetCreate event
-		s.Emit("packetCreate", packet)
+		if emitsTo(s, "packetCreate") {
+			s.Emit("packetCreate", packet)
+		}
 
 		s.writeBuffer.Push(packet)
 
@@ -538,8 +557,12 @@ func (s *socket) flush() {
 	if s.ReadyState() != "closed" && s.Transport().Writable() {
 		if wbuf := s.writeBuffer.AllAndClear(); len(wbuf) > 0 {
 			socketLog.Debug("flushing buffer to transport")
-			s.Emit("flush", wbuf)
-			s.server.Emit("flush", s, wbuf)
+			if emitsTo(s, "flush") {
+				s.Emit("flush", wbuf)
+			}
+			if emitsTo(s.server, "flush") {
+				s.server.Emit("flush", s, wbuf)
+			}
 			if packetsFn := s.packetsFn.AllAndClear(); len(packetsFn) > 0 {
 				s.sentCallbackFn.Push(packetsFn)
 			} else {
@@ -547,7 +570,9 @@ func (s *socket) flush() {
 			}
 			s.Transport().Send(wbuf)
 			s.Emit("drain")
-			s.server.Emit("drain", s)
+			if emitsTo(s.server, "drain") {
+				s.server.Emit("drain", s)
+			}
 		}
 	}
 }

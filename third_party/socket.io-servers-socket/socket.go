@@ -507,7 +507,9 @@ func (s *Socket) onevent(packet *parser.Packet) {
 		socketLog.Debug("invalid event packet data format")
 		return
 	}
-	socketLog.Debug("emitting event %v", args)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		socketLog.Debug("emitting event %v", args)
+	}
 	if nil != packet.Id {
 		socketLog.Debug("attaching ack callback to event")
 		args = append(args, s.ack(*packet.Id))
@@ -530,7 +532,9 @@ func (s *Socket) ack(id uint64) Ack {
 				socketLog.Debug("socket disconnected, skipping ack %d", id)
 				return
 			}
-			socketLog.Debug("sending ack %v", args)
+			if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+				socketLog.Debug("sending ack %v", args)
+			}
 			s.packet(&parser.Packet{
 				Id:   &id,
 				Type: parser.ACK,
@@ -726,7 +730,9 @@ func (s *Socket) Timeout(timeout time.Duration) *Socket {
 
 // Dispatch incoming event to socket listeners.
 func (s *Socket) dispatch(event []any) {
-	socketLog.Debug("dispatching an event %v", event)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		socketLog.Debug("dispatching an event %v", event)
+	}
 	s.run(event, func(err error) {
 		s.Enqueue(func() {
 			if err != nil {

@@ -226,17 +226,12 @@ func (w *websocket) read(park bool) {
 			w.readFailed(err)
 			return
 		}
-		var data types.BufferInterface
-		if mt == ws.BinaryMessage {
-			data = types.NewBytesBuffer(nil)
-		} else {
-			data = types.NewStringBuffer(nil)
-		}
-		if _, err := data.ReadFrom(r); err != nil {
+		msg, err := readMessage(r)
+		if err != nil {
 			w.readFailed(err)
 			return
 		}
-		w.OnData(data)
+		w.deliver(mt, msg)
 	}
 }
 
