@@ -218,18 +218,29 @@ func (w *websocket) read(park bool) {
 			w.readFailed(err)
 			return
 		}
-		var data types.BufferInterface
-		if mt == ws.BinaryMessage {
-			data = types.NewBytesBuffer(nil)
-		} else {
-			data = types.NewStringBuffer(nil)
-		}
-		if _, err := data.ReadFrom(r); err != nil {
+		msg, err := readMessage(r)
+		if err != nil {
 			w.readFailed(err)
 			return
 		}
-		w.OnData(data)
+		w.onMessage(mt == ws.BinaryMessage, msg)
 	}
+}
+
+// onMessage hands one message to the engine: an Engine.IO 4 text packet decoded here,
+// anything else through the library's parser (OnData).
+func (w *websocket) onMessage(binary bool, msg []byte) {
+	if binary {
+		w.OnData(types.NewBytesBuffer(msg))
+		return
+	}
+	if w.Protocol() == 4 {
+		if p, ok := decodeText(msg); ok {
+			w.OnPacket(p)
+			return
+		}
+	}
+	w.OnData(types.NewStringBuffer(msg))
 }
 
 // readBuffers holds the read buffers of parked connections for the connections that are
