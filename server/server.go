@@ -164,9 +164,12 @@ func (s *Server) isNamespace(name string) bool {
 }
 
 // authenticate finds the socket's token (auth payload, Authorization header, token query
-// parameter — first found wins) and verifies it.
+// parameter — first found wins) and verifies it. The token leaves the socket's handshake:
+// the library keeps the CONNECT auth payload for the socket's lifetime, and nothing reads
+// the credential after this (a JWT is a few hundred bytes per connection).
 func (s *Server) authenticate(sock *socket.Socket) (chat.Principal, error) {
 	token, err := auth.ExtractToken(tokenSources(sock))
+	delete(sock.Handshake().Auth, "token")
 	if err != nil {
 		return chat.Principal{}, err
 	}

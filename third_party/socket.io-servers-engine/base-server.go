@@ -334,9 +334,12 @@ func (bs *baseServer) Handshake(transportName string, ctx *types.HttpContext) (*
 		transport.SetPerMessageDeflate(bs.opts.PerMessageDeflate())
 	}
 
+	// iohub patch: the listener lives as long as the transport; it keeps whether the
+	// handshake request had a sid, not the request (ctx) itself.
+	initial := !ctx.Query().Has("sid")
 	_ = transport.On("headers", func(args ...any) {
 		headers, req := slices.TryGetAny[*types.ParameterBag](args, 0), slices.TryGetAny[*types.HttpContext](args, 1)
-		if !ctx.Query().Has("sid") {
+		if initial {
 			if cookie := bs.opts.Cookie(); cookie != nil {
 				headers.Set("Set-Cookie", cookie.String())
 			}

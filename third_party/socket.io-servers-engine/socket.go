@@ -137,7 +137,9 @@ func NewSocket(id string, server BaseServer, transport transports.Transport, ctx
 func (s *socket) Construct(id string, server BaseServer, transport transports.Transport, ctx *types.HttpContext, protocol int) {
 	s.id = id
 	s.server = server
-	s.request = ctx
+	// iohub patch: keep a detached copy of the request (see types.HttpContext.Detached), not
+	// the request itself with its context, response and headers, for the socket's lifetime.
+	s.request = ctx.Detached()
 	s.protocol = protocol
 
 	// Cache IP since it might not be in the req later

@@ -2,6 +2,7 @@ package socket
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -268,35 +269,67 @@ func (n *namespace) Add(client *Client, auth map[string]any, fn func(*Socket)) {
 		n._doConnect(socket, fn)
 		return
 	}
+	// iohub patch: when the middlewares call back before run returns (they do unless one of
+	// them defers its next), the connection is completed on this goroutine, the client's
+	// reader, once run has returned, through the socket's queue (idle: the socket is new);
+	// upstream started a goroutine for it whose stack grew under the connection handler.
+	// A callback from a middleware's own goroutine later still goes through Enqueue.
+	var (
+		mu       sync.Mutex
+		running  = true
+		called   bool
+		calledBy *ExtendedError
+	)
+	connect := func(err *ExtendedError) func() {
+		return func() { n.connectAfterMiddlewares(client, socket, err, fn) }
+	}
 	n.run(socket, func(err *ExtendedError) {
-		socket.Enqueue(func() {
-			if client.conn.ReadyState() != "open" {
-				namespaceLog.Debug("next called after client was closed - ignoring socket")
-				socket._cleanup()
+		mu.Lock()
+		if running && !called {
+			called, calledBy = true, err
+			mu.Unlock()
+			return
+		}
+		mu.Unlock()
+		socket.Enqueue(connect(err))
+	})
+	mu.Lock()
+	running = false
+	mu.Unlock()
+	if called {
+		socket.taskQueue.RunOrEnqueue(connect(calledBy))
+	}
+}
+
+// connectAfterMiddlewares connects socket, or sends the middlewares' error, as the task
+// Add queues once the middlewares have called back. iohub patch: upstream's closure in Add,
+// unchanged.
+func (n *namespace) connectAfterMiddlewares(client *Client, socket *Socket, err *ExtendedError, fn func(*Socket)) {
+	if client.conn.ReadyState() != "open" {
+		namespaceLog.Debug("next called after client was closed - ignoring socket")
+		socket._cleanup()
+		return
+	}
+	if err != nil {
+		namespaceLog.Debug("middleware error, sending CONNECT_ERROR packet to the client")
+		socket._cleanup()
+		if client.conn.Protocol() == 3 {
+			if e := err.Data; e != nil {
+				socket._error(e)
 				return
 			}
-			if err != nil {
-				namespaceLog.Debug("middleware error, sending CONNECT_ERROR packet to the client")
-				socket._cleanup()
-				if client.conn.Protocol() == 3 {
-					if e := err.Data; e != nil {
-						socket._error(e)
-						return
-					}
-					socket._error(err.Error())
-					return
-				} else {
-					socket._error(map[string]any{
-						"message": err.Error(),
-						"data":    err.Data,
-					})
-					return
-				}
-			}
+			socket._error(err.Error())
+			return
+		} else {
+			socket._error(map[string]any{
+				"message": err.Error(),
+				"data":    err.Data,
+			})
+			return
+		}
+	}
 
-			n._doConnect(socket, fn)
-		})
-	})
+	n._doConnect(socket, fn)
 }
 
 func parseSessionData(auth map[string]any) (*SessionData, bool) {

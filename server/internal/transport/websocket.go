@@ -153,8 +153,9 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 		w.enqueue(newFrame(opClose, ws.FormatCloseMessage(code, "")), false)
 		return nil
 	})
-	_ = w.socket.On("error", func(errs ...any) { w.OnError("websocket error", firstError(errs)) })
-	_ = w.socket.Once("close", func(...any) { w.OnClose() })
+	// The connection's errors and its close are this transport's own doing (readFailed,
+	// closeConn), which call OnError and OnClose directly: listeners on the socket's emitter
+	// would cost every connection two entries and a closure for its lifetime.
 	// A websocket that opened the session starts empty; one that upgrades a polling session
 	// may find packets the engine buffered during the upgrade.
 	w.direct = !ctx.Query().Has("sid")
@@ -185,15 +186,6 @@ func descriptor(raw syscall.RawConn) int {
 		return -1
 	}
 	return fd
-}
-
-// firstError is an event's error argument, nil when there is none.
-func firstError(args []any) error {
-	if len(args) == 0 {
-		return nil
-	}
-	err, _ := args[0].(error)
-	return err
 }
 
 // Name implements transports.Transport.
@@ -274,7 +266,7 @@ func (w *websocket) readFailed(err error) {
 	var closeErr *ws.CloseError
 	graceful := errors.As(err, &closeErr)
 	if !graceful && !errors.Is(err, net.ErrClosed) {
-		w.socket.Emit("error", fmt.Errorf("reading websocket: %w", err))
+		w.OnError("websocket error", fmt.Errorf("reading websocket: %w", err))
 	}
 	if graceful {
 		w.shutdown() // lets the writer send the close reply first

@@ -155,12 +155,12 @@ func (w *websocket) shutdown() {
 	_ = w.conn.SetWriteDeadline(time.Now().Add(closeTimeout))
 }
 
-// closeConn closes the connection once; the socket's "close" event then closes the
-// transport (OnClose).
+// closeConn closes the connection once, then the transport (OnClose).
 func (w *websocket) closeConn() {
 	w.closeOnce.Do(func() {
 		w.poll.forget(w)
 		_ = w.socket.Close()
+		w.OnClose()
 	})
 }
 

@@ -106,6 +106,59 @@ func NewHttpContext(w http.ResponseWriter, r *http.Request) *HttpContext {
 	return c
 }
 
+// Detached returns a finished context that keeps only what a long-lived connection reads
+// of the request that opened it: method, URL, header, host, remote address, request URI,
+// TLS state, and the websocket or webtransport connection. It has no response (Write fails
+// with http.ErrHijacked), its Context is context.Background(), and Done is closed.
+//
+// iohub patch: the engine keeps the request of a connection's first HTTP request for the
+// connection's lifetime (socket.Request), and with it the request's context chain, the
+// response and its headers, and this context's own state. A detached copy shares the
+// header map and URL and lets the rest go once the handler has returned.
+func (c *HttpContext) Detached() *HttpContext {
+	r := c.request
+	d := &HttpContext{
+		EventEmitter: NewEventEmitter(),
+		IdleTimeout:  c.IdleTimeout,
+		Websocket:    c.Websocket,
+		WebTransport: c.WebTransport,
+		request: &http.Request{
+			Method:     r.Method,
+			URL:        r.URL,
+			Proto:      r.Proto,
+			ProtoMajor: r.ProtoMajor,
+			ProtoMinor: r.ProtoMinor,
+			Header:     r.Header,
+			Body:       http.NoBody,
+			Host:       r.Host,
+			RemoteAddr: r.RemoteAddr,
+			RequestURI: r.RequestURI,
+			TLS:        r.TLS,
+		},
+		response: detachedResponse{},
+		ctx:      context.Background(),
+		done:     make(chan struct{}),
+	}
+	d.statusCode.Store(c.statusCode.Load())
+	d.state.Store(httpResponseCommitted | httpContextFinalizing)
+	close(d.done)
+	// The query is parsed already (the engine reads sid, transport and EIO first); the
+	// Socket.IO handshake reads headers and query again, so hand them over.
+	headers, query := c.Headers(), c.Query()
+	d.headers.get(func() *ParameterBag { return headers })
+	d.query.get(func() *ParameterBag { return query })
+	return d
+}
+
+// detachedResponse is the response of a Detached context: the request was answered long ago.
+type detachedResponse struct{}
+
+func (detachedResponse) Header() http.Header { return http.Header{} }
+
+func (detachedResponse) Write([]byte) (int, error) { return 0, http.ErrHijacked }
+
+func (detachedResponse) WriteHeader(int) {}
+
 func (c *HttpContext) Request() *http.Request { return c.request }
 
 func (c *HttpContext) Context() context.Context { return c.ctx }
