@@ -3,6 +3,7 @@ package chattest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -104,20 +105,7 @@ func testAsyncOrder(t *testing.T, s chat.Store, a chat.AsyncAppender) {
 		}
 	}
 	wantIncreasing(t, ids(stored))
-	if all, _ := history(t, s, roomGeneral, "", 2*n); !equalMessages(all, stored) {
+	if all, _ := history(t, s, roomGeneral, "", 2*n); !reflect.DeepEqual(all, stored) {
 		t.Errorf("history after the burst:\n got %v\nwant %v", ids(all), ids(stored))
 	}
-}
-
-// equalMessages reports whether a and b hold the same messages in the same order.
-func equalMessages(a, b []chat.Message) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].ID != b[i].ID || a[i].Content != b[i].Content {
-			return false
-		}
-	}
-	return true
 }
