@@ -134,7 +134,11 @@ func decodeText(s string) *parser.Packet {
 	if typ != parser.EVENT && typ != parser.ACK {
 		return nil
 	}
-	p := &parser.Packet{Type: typ, Nsp: "/"}
+	pid := &struct {
+		p  parser.Packet
+		id uint64
+	}{p: parser.Packet{Type: typ, Nsp: "/"}} // one allocation for the packet and its id
+	p := &pid.p
 	i := 1
 	if s[i] == '/' {
 		n := strings.IndexByte(s[i:], ',')
@@ -156,12 +160,17 @@ func decodeText(s string) *parser.Packet {
 		if err != nil {
 			return nil
 		}
-		p.Id = &id
+		pid.id = id
+		p.Id = &pid.id
 	}
 	if i >= len(s) || s[i] != '[' {
 		return nil
 	}
-	args, ok := decodeArray(s[i:])
+	spare := 0
+	if typ == parser.EVENT && p.Id != nil {
+		spare = 1 // the socket appends the ack callback to an event's arguments
+	}
+	args, ok := decodeArray(s[i:], spare)
 	if !ok || (typ == parser.EVENT && !validEvent(args)) {
 		return nil
 	}

@@ -15,12 +15,14 @@ const maxDepth = 64
 // follows it, as the library's json.Decoder does. ok is false when s does not start with a
 // valid array or holds a value that this scanner leaves to encoding/json: the caller then
 // lets the library decode the whole packet. Strings share s's memory unless they hold
-// escapes or invalid UTF-8, which encoding/json decodes.
-func decodeArray(s string) (args []any, ok bool) {
+// escapes or invalid UTF-8, which encoding/json decodes. The array has room for spare
+// more elements beyond its length (the socket appends an event's ack callback).
+func decodeArray(s string, spare int) (args []any, ok bool) {
 	sc := scanner{s: s}
-	v, ok := sc.value(0)
-	args, isArray := v.([]any)
-	return args, ok && isArray
+	if !sc.skipSpace() || sc.s[sc.i] != '[' {
+		return nil, false
+	}
+	return sc.array(1, spare)
 }
 
 // scanner reads JSON values from s; i is the next byte.
@@ -36,11 +38,13 @@ func (sc *scanner) value(depth int) (any, bool) {
 	}
 	switch c := sc.s[sc.i]; {
 	case c == '[':
-		return sc.array(depth + 1)
+		arr, ok := sc.array(depth+1, 0)
+		return arr, ok
 	case c == '{':
 		return sc.object(depth + 1)
 	case c == '"':
-		return sc.str()
+		str, ok := sc.str()
+		return str, ok
 	case c == '-' || (c >= '0' && c <= '9'):
 		return sc.number()
 	case c == 't':
@@ -53,26 +57,28 @@ func (sc *scanner) value(depth int) (any, bool) {
 	return nil, false
 }
 
-// array reads an array; i is at its '['.
-func (sc *scanner) array(depth int) (any, bool) {
+// array reads an array, with spare capacity beyond its elements; i is at its '['. The
+// elements gather on the stack first, so that a short array costs one allocation.
+func (sc *scanner) array(depth, spare int) ([]any, bool) {
 	sc.i++
-	arr := make([]any, 0)
-	if sc.next(']') {
-		return arr, true
+	var buf [8]any
+	arr := buf[:0]
+	if !sc.next(']') {
+		for {
+			v, ok := sc.value(depth)
+			if !ok {
+				return nil, false
+			}
+			arr = append(arr, v)
+			if sc.next(']') {
+				break
+			}
+			if !sc.next(',') {
+				return nil, false
+			}
+		}
 	}
-	for {
-		v, ok := sc.value(depth)
-		if !ok {
-			return nil, false
-		}
-		arr = append(arr, v)
-		if sc.next(']') {
-			return arr, true
-		}
-		if !sc.next(',') {
-			return nil, false
-		}
-	}
+	return append(make([]any, 0, len(arr)+spare), arr...), true
 }
 
 // object reads an object; i is at its '{'. A repeated key keeps its last value, as with
@@ -95,7 +101,7 @@ func (sc *scanner) object(depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		obj[key.(string)] = v
+		obj[key] = v
 		if sc.next('}') {
 			return obj, true
 		}
@@ -108,7 +114,7 @@ func (sc *scanner) object(depth int) (any, bool) {
 // str reads a string; i is at its opening quote. A string with escapes or bytes that are
 // not valid UTF-8 is decoded by encoding/json (which also refuses bad escapes and control
 // characters).
-func (sc *scanner) str() (any, bool) {
+func (sc *scanner) str() (string, bool) {
 	start := sc.i
 	sc.i++
 	plain := true
@@ -123,14 +129,14 @@ func (sc *scanner) str() (any, bool) {
 			}
 			var out string
 			if err := json.Unmarshal([]byte(sc.s[start:sc.i]), &out); err != nil {
-				return nil, false
+				return "", false
 			}
 			return out, true
 		case c == '\\':
 			plain = false
 			sc.i += 2
 		case c < ' ':
-			return nil, false
+			return "", false
 		default:
 			if c >= utf8.RuneSelf {
 				ascii = false
@@ -138,7 +144,7 @@ func (sc *scanner) str() (any, bool) {
 			sc.i++
 		}
 	}
-	return nil, false
+	return "", false
 }
 
 // number reads a number as JSON spells it into a float64, as encoding/json does; one
