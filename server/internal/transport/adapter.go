@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"slices"
+
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
@@ -41,16 +43,8 @@ func (a *adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 		a.Adapter.Broadcast(p, opts)
 		return
 	}
-	// "4" is the Engine.IO message type; the buffer is the pre-encoded frame the
-	// library's path (and this transport's frame cache) uses for the fallback.
-	pre := types.NewStringBufferString("4")
-	_, _ = pre.Write(text.Bytes())
-	frame := newFrame(opText, pre.Bytes())
-	wopts := &socket.WriteOptions{
-		Options:    packet.Options{Compress: flags.Compress, WsPreEncodedFrame: pre},
-		Volatile:   flags.Volatile,
-		PreEncoded: true,
-	}
+	frame := newFrame(opText, engineMessage, text.Bytes())
+	fallback := libraryWrite{encoded: encoded, flags: flags, frame: frame}
 	a.each(opts, func(s *socket.Socket) {
 		if notify := s.NotifyOutgoingListeners(); notify != nil {
 			notify(p)
@@ -60,7 +54,7 @@ func (a *adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 		if mine && w.enqueueBroadcast(frame) {
 			return
 		}
-		s.Client().WriteToEngine(encoded, wopts)
+		s.Client().WriteToEngine(encoded, fallback.options())
 		if mine && conn.Transport() == w {
 			// That write went through the engine's buffer on this transport, so
 			// whatever the engine held for it (packets buffered during the upgrade
@@ -69,6 +63,34 @@ func (a *adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 		}
 	})
 }
+
+// libraryWrite is how a broadcast goes through the library to a receiver the frame cannot
+// be queued on; its options are built for the first such receiver only.
+type libraryWrite struct {
+	encoded []types.BufferInterface
+	flags   *socket.BroadcastFlags
+	frame   []byte
+	opts    *socket.WriteOptions
+}
+
+// options are the write options of the library's path: the pre-encoded Engine.IO packet
+// ("4" and the encoded text), which the library's websocket transports send as is and
+// this package's frame cache maps back to the frame.
+func (l *libraryWrite) options() *socket.WriteOptions {
+	if l.opts == nil {
+		pre := types.NewStringBuffer(slices.Clip(l.frame[len(l.frame)-len(l.encoded[0].Bytes())-len(engineMessage):]))
+		l.opts = &socket.WriteOptions{
+			Options:    packet.Options{Compress: l.flags.Compress, WsPreEncodedFrame: pre},
+			Volatile:   l.flags.Volatile,
+			PreEncoded: true,
+		}
+	}
+	return l.opts
+}
+
+// engineMessage is the Engine.IO packet type of a message, which prefixes a Socket.IO
+// packet on the wire.
+var engineMessage = []byte{'4'}
 
 // singleText is the one text buffer of a packet encoded without binary attachments.
 func singleText(encoded []types.BufferInterface) (*types.StringBuffer, bool) {

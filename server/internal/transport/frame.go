@@ -20,7 +20,11 @@ const finBit = 0x80
 
 // appendFrame appends one unmasked, unfragmented server frame carrying payload to dst.
 func appendFrame(dst []byte, opcode byte, payload []byte) []byte {
-	n := len(payload)
+	return append(appendHeader(dst, opcode, len(payload)), payload...)
+}
+
+// appendHeader appends the header of a frame whose payload is n bytes long to dst.
+func appendHeader(dst []byte, opcode byte, n int) []byte {
 	switch {
 	case n < 126:
 		dst = append(dst, finBit|opcode, byte(n))
@@ -31,12 +35,20 @@ func appendFrame(dst []byte, opcode byte, payload []byte) []byte {
 		dst = append(dst, finBit|opcode, 127)
 		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
 	}
-	return append(dst, payload...)
+	return dst
 }
 
-// newFrame returns a frame holding payload in one allocation.
-func newFrame(opcode byte, payload []byte) []byte {
-	return appendFrame(make([]byte, 0, len(payload)+10), opcode, payload)
+// newFrame returns, in one allocation, a frame whose payload is parts one after another.
+func newFrame(opcode byte, parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	f := appendHeader(make([]byte, 0, 10+n), opcode, n)
+	for _, p := range parts {
+		f = append(f, p...)
+	}
+	return f
 }
 
 // dataOpcode is the opcode of an Engine.IO buffer: text for string buffers (the library's
