@@ -71,6 +71,9 @@ func openWAL(dir string, prealloc int64, pending *overlay) (*wal, error) {
 		if err == nil && int64(len(data)) < prealloc {
 			err = preallocate(f, int64(len(data)), prealloc, dir)
 		}
+		if err == nil {
+			err = dropCache(f) // clean now: read, or written and synced
+		}
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("log %s: %w", path, err), w.close())
 		}
