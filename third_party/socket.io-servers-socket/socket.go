@@ -99,8 +99,11 @@ type (
 		// Whether the connection state was recovered after a temporary disconnection. In that case, any missed packets will
 		// be transmitted to the client, the data attribute and the rooms will be restored.
 		recovered bool
-		// The handshake details.
-		handshake *Handshake
+		// The handshake details, built on the first Handshake call (iohub patch: see
+		// Handshake); auth and issued are what it is built from besides the request.
+		handshake atomic.Pointer[Handshake]
+		auth      map[string]any
+		issued    int64
 
 		// Additional information that can be attached to the Socket instance and which will be used in the
 		// [Server.fetchSockets()] method.
@@ -179,8 +182,33 @@ func (s *Socket) Recovered() bool {
 }
 
 // The handshake details.
+//
+// iohub patch: the handshake is built on the first call instead of when the socket is
+// constructed. Upstream copied every header and query parameter of the connection's first
+// request into two maps of boxed values for each socket, about 1 KB per idle connection
+// that nothing may ever read; the request they come from is kept by the engine socket
+// anyway, so a handshake built later holds the same values. Time and Issued still tell
+// when the socket was constructed. Auth gives the auth payload without building the rest.
 func (s *Socket) Handshake() *Handshake {
-	return s.handshake
+	if h := s.handshake.Load(); h != nil {
+		return h
+	}
+	s.handshake.CompareAndSwap(nil, s.buildHandshake())
+	return s.handshake.Load()
+}
+
+// Auth is the auth payload of the socket's CONNECT packet (the handshake's Auth, the same
+// map), without building the rest of the handshake.
+func (s *Socket) Auth() map[string]any {
+	return s.auth
+}
+
+// SetAuth replaces the auth payload the handshake will carry. Call it before the socket is
+// connected (from a middleware), before anything reads the handshake: a middleware that
+// consumes a credential can drop it, and a map emptied by delete keeps the memory of the
+// entries it had.
+func (s *Socket) SetAuth(auth map[string]any) {
+	s.auth = auth
 }
 
 // Additional information that can be attached to the Socket instance and which will be used in the
@@ -256,7 +284,8 @@ func (s *Socket) Construct(nsp Namespace, client *Client, auth map[string]any, p
 			s.pid = PrivateSessionId(utils.Base64Id().GenerateId())
 		}
 	}
-	s.handshake = s.buildHandshake(auth)
+	s.auth = auth
+	s.issued = time.Now().UnixMilli()
 
 	// prevents crash when the socket receives an "error" event without listener
 	//
@@ -265,21 +294,21 @@ func (s *Socket) Construct(nsp Namespace, client *Client, auth map[string]any, p
 }
 
 // Builds the `handshake` BC object
-func (s *Socket) buildHandshake(auth map[string]any) *Handshake {
+func (s *Socket) buildHandshake() *Handshake {
 	return &Handshake{
 		Headers: utils.MapValues(s.Request().Headers().All(), func(value []string) any {
 			return value
 		}),
-		Time:    time.Now().Format(time.RFC3339),
+		Time:    time.UnixMilli(s.issued).Format(time.RFC3339),
 		Address: s.Conn().RemoteAddress(),
 		Xdomain: s.Request().Headers().Peek("Origin") != "",
 		Secure:  s.Request().Secure(),
-		Issued:  time.Now().UnixMilli(),
+		Issued:  s.issued,
 		Url:     s.Request().Request().RequestURI,
 		Query: utils.MapValues(s.Request().Query().All(), func(value []string) any {
 			return value
 		}),
-		Auth: auth,
+		Auth: s.auth,
 	}
 }
 
