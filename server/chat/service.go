@@ -106,6 +106,8 @@ type Session struct {
 	// typing throttles typing:true; made on the first one (most sockets never type, and a
 	// new limiter starts with a full burst either way).
 	typing *rate.Limiter
+	// send is the user's send limiter, shared with their other sockets on this node; it is
+	// acquired on the first send_message (see sendLimiter).
 	send   *rate.Limiter
 	closed bool
 }
@@ -119,7 +121,6 @@ func (s *Service) Open(ns string, conn Conn, who Principal) *Session {
 		conn: conn,
 		ns:   ns,
 		who:  who,
-		send: s.limits.acquire(who.UserID),
 	}
 }
 
@@ -257,7 +258,9 @@ func (ss *Session) Close(ctx context.Context) {
 			ss.svc.log.Error("leaving room on disconnect", "room", room, "user", ss.who.UserID, "err", err)
 		}
 	}
-	ss.svc.limits.release(ss.who.UserID)
+	if ss.send != nil {
+		ss.svc.limits.release(ss.who.UserID)
+	}
 }
 
 // Send handles send_message: done gets the reply once the message is stored and the room
@@ -281,6 +284,16 @@ func (ss *Session) Send(ctx context.Context, req SendRequest, done func(SendRepl
 	done(ss.svc.published(ref, msg, stored, duplicate, err))
 }
 
+// sendLimiter is the user's send limiter, acquired on the session's first send: most
+// sockets of a node with many idle connections never send, and a limiter with its entry
+// cost ~150 bytes of every connection.
+func (ss *Session) sendLimiter() *rate.Limiter {
+	if ss.send == nil {
+		ss.send = ss.svc.limits.acquire(ss.who.UserID)
+	}
+	return ss.send
+}
+
 // prepare checks a send_message request against the session and makes its message.
 func (ss *Session) prepare(req SendRequest) (RoomRef, Message, error) {
 	if err := req.Validate(ss.svc.opts.MaxMessageLength); err != nil {
@@ -289,7 +302,7 @@ func (ss *Session) prepare(req SendRequest) (RoomRef, Message, error) {
 	if !ss.rooms.has(req.RoomID) {
 		return RoomRef{}, Message{}, Errorf(CodeForbidden, "join room %q before sending to it", req.RoomID)
 	}
-	if !ss.send.Allow() {
+	if !ss.sendLimiter().Allow() {
 		return RoomRef{}, Message{}, Errorf(CodeRateLimited, "too many messages: at most %g per second", ss.svc.opts.MessagesPerSecond)
 	}
 	msg := Message{
