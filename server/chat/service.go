@@ -102,10 +102,12 @@ type Session struct {
 	conn  Conn
 	ns    string
 	who   Principal
-	rooms map[string]bool // joined rooms; the value says whether the socket is typing there
+	rooms joinedRooms
 	// typing throttles typing:true; made on the first one (most sockets never type, and a
 	// new limiter starts with a full burst either way).
 	typing *rate.Limiter
+	// send is the user's send limiter, shared with their other sockets on this node; it is
+	// acquired on the first send_message (see sendLimiter).
 	send   *rate.Limiter
 	closed bool
 }
@@ -115,12 +117,10 @@ type Session struct {
 func (s *Service) Open(ns string, conn Conn, who Principal) *Session {
 	conn.Join(PersonalRoomPrefix + who.UserID)
 	return &Session{
-		svc:   s,
-		conn:  conn,
-		ns:    ns,
-		who:   who,
-		rooms: make(map[string]bool),
-		send:  s.limits.acquire(who.UserID),
+		svc:  s,
+		conn: conn,
+		ns:   ns,
+		who:  who,
 	}
 }
 
@@ -137,7 +137,7 @@ func (ss *Session) Join(ctx context.Context, req JoinRequest) (JoinReply, error)
 	if err := ss.mayJoin(req.RoomID); err != nil {
 		return JoinReply{}, err
 	}
-	if _, joined := ss.rooms[req.RoomID]; !joined {
+	if !ss.rooms.has(req.RoomID) {
 		if len(ss.rooms) >= ss.svc.opts.MaxRoomsPerSocket {
 			return JoinReply{}, Errorf(CodeForbidden, "a socket may join at most %d rooms", ss.svc.opts.MaxRoomsPerSocket)
 		}
@@ -170,7 +170,7 @@ func (ss *Session) enter(ctx context.Context, room string) error {
 		ss.conn.Leave(room)
 		return fmt.Errorf("presence add %s%s: %w", ref.Namespace, room, err)
 	}
-	ss.rooms[room] = false
+	ss.rooms.set(room, false)
 	if first {
 		ss.svc.out.Emit(ref, EventUserJoined, ss.userEvent(room), EmitOptions{ExceptSocket: ss.conn.ID()})
 		ss.svc.users.changed(ref)
@@ -204,7 +204,7 @@ func (ss *Session) Leave(ctx context.Context, req RoomRequest) (RoomReply, error
 	if err := req.Validate(); err != nil {
 		return RoomReply{}, err
 	}
-	if _, joined := ss.rooms[req.RoomID]; joined {
+	if ss.rooms.has(req.RoomID) {
 		if err := ss.exit(ctx, req.RoomID); err != nil {
 			return RoomReply{}, err
 		}
@@ -216,10 +216,10 @@ func (ss *Session) Leave(ctx context.Context, req RoomRequest) (RoomReply, error
 // departure when this was their last socket in the room.
 func (ss *Session) exit(ctx context.Context, room string) error {
 	ref := ss.ref(room)
-	if ss.rooms[room] {
+	if ss.rooms.typing(room) {
 		ss.svc.out.Emit(ref, EventUserTyping, ss.typingEvent(room, false), EmitOptions{ExceptSocket: ss.conn.ID(), Volatile: true})
 	}
-	delete(ss.rooms, room)
+	ss.rooms.remove(room)
 	ss.conn.Leave(room)
 	last, err := ss.svc.presence.Remove(ctx, ref, ss.who.UserID, ss.conn.ID())
 	if err != nil {
@@ -253,12 +253,14 @@ func (ss *Session) Close(ctx context.Context) {
 		return
 	}
 	ss.closed = true
-	for room := range ss.rooms {
+	for _, room := range ss.rooms.names() {
 		if err := ss.exit(ctx, room); err != nil {
 			ss.svc.log.Error("leaving room on disconnect", "room", room, "user", ss.who.UserID, "err", err)
 		}
 	}
-	ss.svc.limits.release(ss.who.UserID)
+	if ss.send != nil {
+		ss.svc.limits.release(ss.who.UserID)
+	}
 }
 
 // Send handles send_message: done gets the reply once the message is stored and the room
@@ -282,15 +284,25 @@ func (ss *Session) Send(ctx context.Context, req SendRequest, done func(SendRepl
 	done(ss.svc.published(ref, msg, stored, duplicate, err))
 }
 
+// sendLimiter is the user's send limiter, acquired on the session's first send: most
+// sockets of a node with many idle connections never send, and a limiter with its entry
+// cost ~150 bytes of every connection.
+func (ss *Session) sendLimiter() *rate.Limiter {
+	if ss.send == nil {
+		ss.send = ss.svc.limits.acquire(ss.who.UserID)
+	}
+	return ss.send
+}
+
 // prepare checks a send_message request against the session and makes its message.
 func (ss *Session) prepare(req SendRequest) (RoomRef, Message, error) {
 	if err := req.Validate(ss.svc.opts.MaxMessageLength); err != nil {
 		return RoomRef{}, Message{}, err
 	}
-	if _, joined := ss.rooms[req.RoomID]; !joined {
+	if !ss.rooms.has(req.RoomID) {
 		return RoomRef{}, Message{}, Errorf(CodeForbidden, "join room %q before sending to it", req.RoomID)
 	}
-	if !ss.send.Allow() {
+	if !ss.sendLimiter().Allow() {
 		return RoomRef{}, Message{}, Errorf(CodeRateLimited, "too many messages: at most %g per second", ss.svc.opts.MessagesPerSecond)
 	}
 	msg := Message{
@@ -364,14 +376,14 @@ func (ss *Session) Typing(req RoomRequest, typing bool) (RoomReply, error) {
 	if err := req.Validate(); err != nil {
 		return RoomReply{}, err
 	}
-	if _, joined := ss.rooms[req.RoomID]; !joined {
+	if !ss.rooms.has(req.RoomID) {
 		return RoomReply{}, Errorf(CodeForbidden, "join room %q before typing in it", req.RoomID)
 	}
 	if typing && ss.typing == nil {
 		ss.typing = rate.NewLimiter(rate.Every(ss.svc.opts.TypingEvery), ss.svc.opts.TypingBurst)
 	}
 	if !typing || ss.typing.Allow() {
-		ss.rooms[req.RoomID] = typing
+		ss.rooms.set(req.RoomID, typing)
 		ss.svc.out.Emit(ss.ref(req.RoomID), EventUserTyping, ss.typingEvent(req.RoomID, typing),
 			EmitOptions{ExceptSocket: ss.conn.ID(), Volatile: true})
 	}

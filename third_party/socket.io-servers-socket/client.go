@@ -22,8 +22,7 @@ type Client struct {
 	server         *Server
 	encoder        parser.Encoder
 	decoder        parser.Decoder
-	sockets        *types.Map[SocketId, *Socket]
-	nsps           *types.Map[string, *Socket]
+	sockets        clientSockets // iohub patch: see clientSockets
 	connectTimeout atomic.Pointer[utils.Timer]
 
 	mu sync.Mutex
@@ -31,12 +30,7 @@ type Client struct {
 
 // MakeClient creates a new Client instance.
 func MakeClient() *Client {
-	c := &Client{
-		sockets: &types.Map[SocketId, *Socket]{},
-		nsps:    &types.Map[string, *Socket]{},
-	}
-
-	return c
+	return &Client{}
 }
 
 // NewClient creates a new Client and initializes it with the given server and connection.
@@ -76,7 +70,7 @@ func (c *Client) setup() {
 	_ = c.conn.Once("close", c.onclose)
 
 	c.connectTimeout.Store(utils.SetTimeout(func() {
-		if c.nsps.Len() == 0 {
+		if c.sockets.len() == 0 {
 			client_log.Debug("no namespace joined yet, close the client")
 			c.close()
 		} else {
@@ -112,8 +106,7 @@ func (c *Client) connect(name string, auth map[string]any) {
 func (c *Client) doConnect(name string, auth map[string]any) {
 	nsp := c.server.Of(name, nil)
 	nsp.Add(c, auth, func(socket *Socket) {
-		c.sockets.Store(socket.Id(), socket)
-		c.nsps.Store(nsp.Name(), socket)
+		c.sockets.add(socket)
 		if connectTimeout := c.connectTimeout.Load(); connectTimeout != nil {
 			utils.ClearTimeout(connectTimeout)
 			c.connectTimeout.Store(nil)
@@ -123,20 +116,16 @@ func (c *Client) doConnect(name string, auth map[string]any) {
 
 // _disconnect disconnects from all namespaces and closes the transport.
 func (c *Client) _disconnect() {
-	c.sockets.Range(func(id SocketId, socket *Socket) bool {
+	for _, socket := range c.sockets.all() {
 		socket.Disconnect(false)
-		return true
-	})
-	c.sockets.Clear()
+	}
+	c.sockets.clear()
 	c.close()
 }
 
 // _remove removes a socket from the client. Called by each Socket.
 func (c *Client) _remove(socket *Socket) {
-	if nsp, ok := c.sockets.Load(socket.Id()); ok {
-		c.sockets.Delete(socket.Id())
-		c.nsps.Delete(nsp.Nsp().Name())
-	} else {
+	if !c.sockets.remove(socket.Id()) {
 		client_log.Debug("ignoring remove for %s", socket.Id())
 	}
 }
@@ -204,7 +193,7 @@ func (c *Client) ondecoded(args ...any) {
 		namespace = packet.Nsp
 		authPayload, _ = packet.Data.(map[string]any)
 	}
-	socket, ok := c.nsps.Load(namespace)
+	socket, ok := c.sockets.byNamespace(namespace)
 	if !ok && packet.Type == parser.CONNECT {
 		c.connect(namespace, authPayload)
 	} else if ok && packet.Type != parser.CONNECT && packet.Type != parser.CONNECT_ERROR {
@@ -217,10 +206,9 @@ func (c *Client) ondecoded(args ...any) {
 
 // onerror handles an error from the transport or parser.
 func (c *Client) onerror(args ...any) {
-	c.sockets.Range(func(_ SocketId, socket *Socket) bool {
+	for _, socket := range c.sockets.all() {
 		socket._onerror(args[0])
-		return true
-	})
+	}
 	c.conn.Close(false)
 }
 
@@ -232,11 +220,10 @@ func (c *Client) onclose(args ...any) {
 	c.destroy()
 
 	// `nsps` and `sockets` are cleaned up seamlessly
-	c.sockets.Range(func(id SocketId, socket *Socket) bool {
+	for _, socket := range c.sockets.all() {
 		socket._onclose(args...)
-		return true
-	})
-	c.sockets.Clear()
+	}
+	c.sockets.clear()
 
 	c.decoder.Destroy() // clean up decoder
 }

@@ -99,8 +99,11 @@ type (
 		// Whether the connection state was recovered after a temporary disconnection. In that case, any missed packets will
 		// be transmitted to the client, the data attribute and the rooms will be restored.
 		recovered bool
-		// The handshake details.
-		handshake *Handshake
+		// The handshake details, built on the first Handshake call (iohub patch: see
+		// Handshake); auth and issued are what it is built from besides the request.
+		handshake atomic.Pointer[Handshake]
+		auth      map[string]any
+		issued    int64
 
 		// Additional information that can be attached to the Socket instance and which will be used in the
 		// [Server.fetchSockets()] method.
@@ -125,11 +128,11 @@ type (
 		// TODO: remove this unused reference
 		server                *Server
 		adapter               Adapter
-		acks                  *types.Map[uint64, Ack]
+		acks                  lazy[types.Map[uint64, Ack]] // iohub patch: made on first use (see lazy), as are the "any" listeners
 		fns                   *types.Slice[SocketMiddleware]
 		flags                 atomic.Pointer[BroadcastFlags]
-		_anyListeners         *types.Slice[types.EventListener]
-		_anyOutgoingListeners *types.Slice[types.EventListener]
+		_anyListeners         lazy[types.Slice[types.EventListener]]
+		_anyOutgoingListeners lazy[types.Slice[types.EventListener]]
 
 		canJoin atomic.Bool
 		// joinMu serializes Join (AddAll) against _cleanup (DelAll).
@@ -147,11 +150,8 @@ func MakeSocket() *Socket {
 		StrictEventEmitter: NewStrictEventEmitter(),
 
 		// Initialize default value
-		acks:                  &types.Map[uint64, Ack]{},
-		fns:                   types.NewSlice[SocketMiddleware](),
-		_anyListeners:         types.NewSlice[types.EventListener](),
-		_anyOutgoingListeners: types.NewSlice[types.EventListener](),
-		taskQueue:             &taskQueue{},
+		fns:       types.NewSlice[SocketMiddleware](),
+		taskQueue: &taskQueue{},
 	}
 	s.flags.Store(&BroadcastFlags{})
 	s.canJoin.Store(true)
@@ -179,8 +179,33 @@ func (s *Socket) Recovered() bool {
 }
 
 // The handshake details.
+//
+// iohub patch: the handshake is built on the first call instead of when the socket is
+// constructed. Upstream copied every header and query parameter of the connection's first
+// request into two maps of boxed values for each socket, about 1 KB per idle connection
+// that nothing may ever read; the request they come from is kept by the engine socket
+// anyway, so a handshake built later holds the same values. Time and Issued still tell
+// when the socket was constructed. Auth gives the auth payload without building the rest.
 func (s *Socket) Handshake() *Handshake {
-	return s.handshake
+	if h := s.handshake.Load(); h != nil {
+		return h
+	}
+	s.handshake.CompareAndSwap(nil, s.buildHandshake())
+	return s.handshake.Load()
+}
+
+// Auth is the auth payload of the socket's CONNECT packet (the handshake's Auth, the same
+// map), without building the rest of the handshake.
+func (s *Socket) Auth() map[string]any {
+	return s.auth
+}
+
+// SetAuth replaces the auth payload the handshake will carry. Call it before the socket is
+// connected (from a middleware), before anything reads the handshake: a middleware that
+// consumes a credential can drop it, and a map emptied by delete keeps the memory of the
+// entries it had.
+func (s *Socket) SetAuth(auth map[string]any) {
+	s.auth = auth
 }
 
 // Additional information that can be attached to the Socket instance and which will be used in the
@@ -211,7 +236,7 @@ func (s *Socket) Connected() bool {
 }
 
 func (s *Socket) Acks() *types.Map[uint64, Ack] {
-	return s.acks
+	return s.acks.get()
 }
 
 func (s *Socket) Nsp() Namespace {
@@ -256,7 +281,8 @@ func (s *Socket) Construct(nsp Namespace, client *Client, auth map[string]any, p
 			s.pid = PrivateSessionId(utils.Base64Id().GenerateId())
 		}
 	}
-	s.handshake = s.buildHandshake(auth)
+	s.auth = auth
+	s.issued = time.Now().UnixMilli()
 
 	// prevents crash when the socket receives an "error" event without listener
 	//
@@ -265,21 +291,21 @@ func (s *Socket) Construct(nsp Namespace, client *Client, auth map[string]any, p
 }
 
 // Builds the `handshake` BC object
-func (s *Socket) buildHandshake(auth map[string]any) *Handshake {
+func (s *Socket) buildHandshake() *Handshake {
 	return &Handshake{
 		Headers: utils.MapValues(s.Request().Headers().All(), func(value []string) any {
 			return value
 		}),
-		Time:    time.Now().Format(time.RFC3339),
+		Time:    time.UnixMilli(s.issued).Format(time.RFC3339),
 		Address: s.Conn().RemoteAddress(),
 		Xdomain: s.Request().Headers().Peek("Origin") != "",
 		Secure:  s.Request().Secure(),
-		Issued:  time.Now().UnixMilli(),
+		Issued:  s.issued,
 		Url:     s.Request().Request().RequestURI,
 		Query: utils.MapValues(s.Request().Query().All(), func(value []string) any {
 			return value
 		}),
-		Auth: auth,
+		Auth: s.auth,
 	}
 }
 
@@ -364,16 +390,17 @@ func (s *Socket) EmitWithAck(ev string, args ...any) func(Ack) {
 }
 
 func (s *Socket) registerAckCallback(id uint64, ack Ack, timeout *time.Duration) {
+	acks := s.acks.get()
 	if timeout == nil {
-		s.acks.Store(id, ack)
+		acks.Store(id, ack)
 		return
 	}
 	timer := utils.SetTimeout(func() {
 		socketLog.Debug("event with ack id %d has timed out after %d ms", id, *timeout/time.Millisecond)
-		s.acks.Delete(id)
+		acks.Delete(id)
 		ack(nil, errors.New("operation has timed out"))
 	}, *timeout)
-	s.acks.Store(id, func(args []any, _ error) {
+	acks.Store(id, func(args []any, _ error) {
 		utils.ClearTimeout(timer)
 		ack(args, nil)
 	})
@@ -514,7 +541,7 @@ func (s *Socket) onevent(packet *parser.Packet) {
 		socketLog.Debug("attaching ack callback to event")
 		args = append(args, s.ack(*packet.Id))
 	}
-	for _, listener := range s._anyListeners.All() {
+	for _, listener := range listenersOf(s._anyListeners.loaded()) {
 		listener(args...)
 	}
 	s.dispatch(args)
@@ -547,10 +574,10 @@ func (s *Socket) ack(id uint64) Ack {
 // Called upon ack packet.
 func (s *Socket) onack(packet *parser.Packet) {
 	if packet.Id != nil {
-		if ack, ok := s.acks.Load(*packet.Id); ok {
+		if ack, ok := s.acks.get().Load(*packet.Id); ok {
 			socketLog.Debug("calling ack %d with %v", *packet.Id, packet.Data)
 			ack(utils.TryCast[[]any](packet.Data), nil)
-			s.acks.Delete(*packet.Id)
+			s.acks.get().Delete(*packet.Id)
 		} else {
 			socketLog.Debug("bad ack %d", *packet.Id)
 		}
@@ -613,7 +640,9 @@ func (s *Socket) _cleanup() {
 	s.leaveAll()
 	s.nsp.Remove(s)
 	// Clear pending ack callbacks to prevent memory leaks
-	s.acks.Clear()
+	if acks := s.acks.loaded(); acks != nil {
+		acks.Clear()
+	}
 	s.taskQueue.TryClose()
 }
 
@@ -828,25 +857,29 @@ func (s *Socket) Rooms() *types.Set[Room] {
 
 // OnAny adds a listener that will be fired when any event is received.
 func (s *Socket) OnAny(listener types.EventListener) *Socket {
-	s._anyListeners.Push(listener)
+	s._anyListeners.get().Push(listener)
 	return s
 }
 
 // PrependAny adds a listener to the beginning of the listeners array for any event received.
 func (s *Socket) PrependAny(listener types.EventListener) *Socket {
-	s._anyListeners.Unshift(listener)
+	s._anyListeners.get().Unshift(listener)
 	return s
 }
 
 // OffAny removes a specific or all listeners for any event received.
 func (s *Socket) OffAny(listener types.EventListener) *Socket {
+	anyListeners := s._anyListeners.loaded()
+	if anyListeners == nil {
+		return s
+	}
 	if listener != nil {
-		anyListeners := reflect.ValueOf(listener).Pointer()
-		_, _ = s._anyListeners.RangeAndSplice(func(listener types.EventListener, i int) (bool, int, int, []types.EventListener) {
-			return reflect.ValueOf(listener).Pointer() == anyListeners, i, 1, nil
+		listenerPointer := reflect.ValueOf(listener).Pointer()
+		_, _ = anyListeners.RangeAndSplice(func(listener types.EventListener, i int) (bool, int, int, []types.EventListener) {
+			return reflect.ValueOf(listener).Pointer() == listenerPointer, i, 1, nil
 		})
 	} else {
-		s._anyListeners.Clear()
+		anyListeners.Clear()
 	}
 	return s
 }
@@ -854,30 +887,34 @@ func (s *Socket) OffAny(listener types.EventListener) *Socket {
 // Returns an array of listeners that are listening for any event that is specified. This array can be manipulated,
 // e.g. to remove listeners.
 func (s *Socket) ListenersAny() []types.EventListener {
-	return s._anyListeners.All()
+	return listenersOf(s._anyListeners.loaded())
 }
 
 // OnAnyOutgoing adds a listener that will be fired when any event is sent.
 func (s *Socket) OnAnyOutgoing(listener types.EventListener) *Socket {
-	s._anyOutgoingListeners.Push(listener)
+	s._anyOutgoingListeners.get().Push(listener)
 	return s
 }
 
 // PrependAnyOutgoing adds a listener to the beginning of the listeners array for any event sent.
 func (s *Socket) PrependAnyOutgoing(listener types.EventListener) *Socket {
-	s._anyOutgoingListeners.Unshift(listener)
+	s._anyOutgoingListeners.get().Unshift(listener)
 	return s
 }
 
 // OffAnyOutgoing removes a specific or all listeners for any event sent.
 func (s *Socket) OffAnyOutgoing(listener types.EventListener) *Socket {
+	outgoing := s._anyOutgoingListeners.loaded()
+	if outgoing == nil {
+		return s
+	}
 	if listener != nil {
 		listenerPointer := reflect.ValueOf(listener).Pointer()
-		_, _ = s._anyOutgoingListeners.RangeAndSplice(func(listener types.EventListener, i int) (bool, int, int, []types.EventListener) {
+		_, _ = outgoing.RangeAndSplice(func(listener types.EventListener, i int) (bool, int, int, []types.EventListener) {
 			return reflect.ValueOf(listener).Pointer() == listenerPointer, i, 1, nil
 		})
 	} else {
-		s._anyOutgoingListeners.Clear()
+		outgoing.Clear()
 	}
 	return s
 }
@@ -885,12 +922,12 @@ func (s *Socket) OffAnyOutgoing(listener types.EventListener) *Socket {
 // Returns an array of listeners that are listening for any event that is specified. This array can be manipulated,
 // e.g. to remove listeners.
 func (s *Socket) ListenersAnyOutgoing() []types.EventListener {
-	return s._anyOutgoingListeners.All()
+	return listenersOf(s._anyOutgoingListeners.loaded())
 }
 
 // Notify the listeners for each packet sent (emit or broadcast)
 func (s *Socket) notifyOutgoingListeners(packet *parser.Packet) {
-	for _, listener := range s._anyOutgoingListeners.All() {
+	for _, listener := range listenersOf(s._anyOutgoingListeners.loaded()) {
 		if args, ok := packet.Data.([]any); ok {
 			listener(args...)
 		} else {

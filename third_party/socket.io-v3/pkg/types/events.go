@@ -57,27 +57,25 @@ type (
 		Len() int
 	}
 
+	// eventEntry is one listener of one event. A nil fn marks an event whose listeners
+	// were all removed one by one: it still counts in Len and EventNames, as upstream's did.
 	eventEntry struct {
+		evt EventName
 		fn  EventListener
 		ptr uintptr
 	}
 
-	// iohub patch: one mutex and a small slice of per-event, copy-on-write listener lists
-	// instead of a sync.Map-style Map of locked Slices. Every connection carries several
-	// emitters (engine socket, transport, websocket, Socket.IO client and socket) with a
-	// handful of events each, so their maps, entries and slice headers were a large part of
-	// an idle connection's heap; a linear scan of a few events is also cheaper than hashing,
-	// and Emit no longer copies the listener list on every call.
+	// iohub patch: one mutex and one flat, copy-on-write slice of every listener of every
+	// event, instead of a sync.Map-style Map of locked Slices. Every connection carries
+	// several emitters (engine socket, transport, websocket, Socket.IO client and socket)
+	// with a handful of events and one listener each, so their maps, entries and slices
+	// were a large part of an idle connection's heap: an entry now costs 32 bytes in one
+	// allocation per emitter. A linear scan of a few entries is also cheaper than hashing.
+	// entries is never modified in place: a change stores a new slice, so Emit calls a
+	// snapshot without holding the lock or copying it.
 	emmiter struct {
-		mu           sync.RWMutex
-		evtListeners []eventListeners
-	}
-
-	// eventListeners are the listeners of one event. fns is never modified in place: a
-	// change stores a new slice, so Emit can call a snapshot without holding the lock.
-	eventListeners struct {
-		evt EventName
-		fns []eventEntry
+		mu      sync.RWMutex
+		entries []eventEntry
 	}
 )
 
@@ -98,43 +96,34 @@ func NewEventEmitter() EventEmitter {
 	return &emmiter{}
 }
 
-func (e *emmiter) addListeners(evt EventName, listeners []eventEntry) error {
+// addListeners appends listeners (entries of evt) after evt's current listeners. An
+// event's placeholder (see eventEntry) gives its place to the first new listener.
+func (e *emmiter) addListeners(listeners []eventEntry) error {
 	if len(listeners) == 0 {
 		return nil
 	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i := e.indexLocked(evt)
-	if i < 0 {
-		e.evtListeners = append(e.evtListeners, eventListeners{evt: evt})
-		i = len(e.evtListeners) - 1
+	old := e.entries
+	evt := listeners[0].evt
+	if i := slices.IndexFunc(old, func(l eventEntry) bool { return l.evt == evt && l.fn == nil }); i >= 0 {
+		entries := slices.Clone(old)
+		entries[i] = listeners[0]
+		listeners = listeners[1:]
+		old = entries
 	}
-	old := e.evtListeners[i].fns
-	merged := make([]eventEntry, 0, len(old)+len(listeners))
-	e.evtListeners[i].fns = append(append(merged, old...), listeners...)
+	// Sized to fit: an emitter holds a handful of listeners for the connection's lifetime.
+	entries := make([]eventEntry, 0, len(old)+len(listeners))
+	e.entries = append(append(entries, old...), listeners...)
 	return nil
 }
 
-// indexLocked is the position of evt in e.evtListeners, -1 when it has none. Call with e.mu
-// held.
-func (e *emmiter) indexLocked(evt EventName) int {
-	for i := range e.evtListeners {
-		if e.evtListeners[i].evt == evt {
-			return i
-		}
-	}
-	return -1
-}
-
-// listeners returns the current (immutable) listener slice of evt.
-func (e *emmiter) listeners(evt EventName) ([]eventEntry, bool) {
+// snapshot is the current (immutable) entries.
+func (e *emmiter) snapshot() []eventEntry {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	if i := e.indexLocked(evt); i >= 0 {
-		return e.evtListeners[i].fns, true
-	}
-	return nil, false
+	return e.entries
 }
 
 func (e *emmiter) AddListener(evt EventName, listeners ...EventListener) error {
@@ -145,11 +134,11 @@ func (e *emmiter) AddListener(evt EventName, listeners ...EventListener) error {
 	var events []eventEntry
 	for _, event := range listeners {
 		if event != nil {
-			events = append(events, eventEntry{fn: event, ptr: reflect.ValueOf(event).Pointer()})
+			events = append(events, eventEntry{evt: evt, fn: event, ptr: reflect.ValueOf(event).Pointer()})
 		}
 	}
 
-	return e.addListeners(evt, events)
+	return e.addListeners(events)
 }
 
 // Alias: [AddListener]
@@ -158,9 +147,8 @@ func (e *emmiter) On(evt EventName, listeners ...EventListener) error {
 }
 
 func (e *emmiter) Emit(evt EventName, data ...any) {
-	evtEntry, _ := e.listeners(evt)
-	for _, event := range evtEntry {
-		if event.fn != nil {
+	for _, event := range e.snapshot() {
+		if event.evt == evt && event.fn != nil {
 			func() {
 				defer func() {
 					if r := recover(); r != nil {
@@ -175,31 +163,39 @@ func (e *emmiter) Emit(evt EventName, data ...any) {
 }
 
 func (e *emmiter) EventNames() []EventName {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	names := make([]EventName, 0, len(e.evtListeners))
-	for _, l := range e.evtListeners {
-		names = append(names, l.evt)
+	var names []EventName
+	for _, l := range e.snapshot() {
+		if !slices.Contains(names, l.evt) {
+			names = append(names, l.evt)
+		}
 	}
 	return names
 }
 
 func (e *emmiter) ListenerCount(evt EventName) int {
-	evtEntry, _ := e.listeners(evt)
-	return len(evtEntry)
+	n := 0
+	for _, l := range e.snapshot() {
+		if l.evt == evt && l.fn != nil {
+			n++
+		}
+	}
+	return n
 }
 
 func (e *emmiter) Listeners(evt EventName) []EventListener {
-	datas, ok := e.listeners(evt)
-	if !ok {
-		return nil
+	var listeners []EventListener
+	found := false
+	for _, l := range e.snapshot() {
+		if l.evt == evt {
+			found = true
+			if l.fn != nil {
+				listeners = append(listeners, l.fn)
+			}
+		}
 	}
-
-	listeners := make([]EventListener, len(datas))
-	for i, l := range datas {
-		listeners[i] = l.fn
+	if found && listeners == nil {
+		return []EventListener{}
 	}
-
 	return listeners
 }
 
@@ -228,10 +224,10 @@ func (e *emmiter) Once(evt EventName, listeners ...EventListener) error {
 	for _, event := range listeners {
 		if event != nil {
 			oneTime := &oneTimeListener{evt: evt, emitter: e, fn: event}
-			events = append(events, eventEntry{fn: oneTime.execute, ptr: reflect.ValueOf(event).Pointer()})
+			events = append(events, eventEntry{evt: evt, fn: oneTime.execute, ptr: reflect.ValueOf(event).Pointer()})
 		}
 	}
-	return e.addListeners(evt, events)
+	return e.addListeners(events)
 }
 
 // RemoveListener removes the specified listener from the listener array for the event named eventName.
@@ -244,40 +240,48 @@ func (e *emmiter) RemoveListener(evt EventName, listener EventListener) bool {
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i := e.indexLocked(evt)
+	i := slices.IndexFunc(e.entries, func(l eventEntry) bool { return l.evt == evt && l.fn != nil && l.ptr == targetPtr })
 	if i < 0 {
 		return false
 	}
-	fns := e.evtListeners[i].fns
-	for j, l := range fns {
-		if l.ptr == targetPtr {
-			rest := make([]eventEntry, 0, len(fns)-1)
-			e.evtListeners[i].fns = append(append(rest, fns[:j]...), fns[j+1:]...)
-			return true
+	entries := slices.Clone(e.entries)
+	if e.count(evt) > 1 {
+		e.entries = slices.Delete(entries, i, i+1)
+	} else {
+		entries[i] = eventEntry{evt: evt} // its last listener: the event stays, as a placeholder
+		e.entries = entries
+	}
+	return true
+}
+
+// count is the number of entries of evt (listeners and placeholder). Call with e.mu held.
+func (e *emmiter) count(evt EventName) int {
+	n := 0
+	for _, l := range e.entries {
+		if l.evt == evt {
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 func (e *emmiter) RemoveAllListeners(evt EventName) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i := e.indexLocked(evt)
-	if i < 0 {
+	isEvt := func(l eventEntry) bool { return l.evt == evt }
+	if !slices.ContainsFunc(e.entries, isEvt) {
 		return false
 	}
-	e.evtListeners = slices.Delete(e.evtListeners, i, i+1)
+	e.entries = slices.DeleteFunc(slices.Clone(e.entries), isEvt)
 	return true
 }
 
 func (e *emmiter) Clear() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.evtListeners = nil
+	e.entries = nil
 }
 
 func (e *emmiter) Len() int {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return len(e.evtListeners)
+	return len(e.EventNames())
 }

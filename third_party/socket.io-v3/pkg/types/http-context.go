@@ -64,8 +64,10 @@ type HttpContext struct {
 	stopContext   func() bool
 
 	// Keep each accessor's lazy state in the context instead of a heap closure.
-	headers, query, responseHeaders httpContextValue[*ParameterBag]
-	method, host, path, userAgent   httpContextValue[string]
+	//
+	// iohub patch: the lazy state (~300 bytes) is allocated on first use, so a Detached
+	// context that nothing asks about carries none of it.
+	lazy atomic.Pointer[httpContextLazy]
 	// Skip copying response headers if ResponseHeaders was never called.
 	responseHeadersUsed atomic.Bool
 
@@ -137,17 +139,42 @@ func (c *HttpContext) Detached() *HttpContext {
 		},
 		response: detachedResponse{},
 		ctx:      context.Background(),
-		done:     make(chan struct{}),
+		done:     closedDone,
 	}
 	d.statusCode.Store(c.statusCode.Load())
 	d.state.Store(httpResponseCommitted | httpContextFinalizing)
-	close(d.done)
-	// The query is parsed already (the engine reads sid, transport and EIO first); the
-	// Socket.IO handshake reads headers and query again, so hand them over.
-	headers, query := c.Headers(), c.Query()
-	d.headers.get(func() *ParameterBag { return headers })
-	d.query.get(func() *ParameterBag { return query })
+	// The engine has read both bags by now. A bag that was changed is handed over; one
+	// that was not is built again from the request if anything asks (a connection rarely
+	// does: the parsed query alone was ~400 bytes per connection).
+	if headers := c.Headers(); headers.Modified() {
+		d.lazyValues().headers.get(func() *ParameterBag { return headers })
+	}
+	if query := c.Query(); query.Modified() {
+		d.lazyValues().query.get(func() *ParameterBag { return query })
+	}
 	return d
+}
+
+// closedDone is the Done channel of every Detached context: closed, never closed again.
+var closedDone = func() chan struct{} {
+	done := make(chan struct{})
+	close(done)
+	return done
+}()
+
+// httpContextLazy is the lazily computed request metadata of a context.
+type httpContextLazy struct {
+	headers, query, responseHeaders httpContextValue[*ParameterBag]
+	method, host, path, userAgent   httpContextValue[string]
+}
+
+// lazyValues is the context's lazy state, allocated on first use.
+func (c *HttpContext) lazyValues() *httpContextLazy {
+	if l := c.lazy.Load(); l != nil {
+		return l
+	}
+	c.lazy.CompareAndSwap(nil, &httpContextLazy{})
+	return c.lazy.Load()
 }
 
 // detachedResponse is the response of a Detached context: the request was answered long ago.
@@ -164,19 +191,19 @@ func (c *HttpContext) Request() *http.Request { return c.request }
 func (c *HttpContext) Context() context.Context { return c.ctx }
 
 func (c *HttpContext) Headers() *ParameterBag {
-	return c.headers.get(func() *ParameterBag { return NewParameterBag(c.request.Header) })
+	return c.lazyValues().headers.get(func() *ParameterBag { return NewParameterBag(c.request.Header) })
 }
 
 func (c *HttpContext) Query() *ParameterBag {
-	return c.query.get(func() *ParameterBag { return NewParameterBag(c.request.URL.Query()) })
+	return c.lazyValues().query.get(func() *ParameterBag { return NewParameterBag(c.request.URL.Query()) })
 }
 
 func (c *HttpContext) Method() string {
-	return c.method.get(func() string { return strings.ToUpper(c.request.Method) })
+	return c.lazyValues().method.get(func() string { return strings.ToUpper(c.request.Method) })
 }
 
 func (c *HttpContext) Host() string {
-	return c.host.get(func() string {
+	return c.lazyValues().host.get(func() string {
 		host := strings.TrimSpace(c.request.Host)
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			return h
@@ -186,7 +213,7 @@ func (c *HttpContext) Host() string {
 }
 
 func (c *HttpContext) Path() string {
-	return c.path.get(func() string {
+	return c.lazyValues().path.get(func() string {
 		path := strings.Trim(c.request.URL.Path, "/")
 		if path == "" {
 			return "/"
@@ -196,7 +223,7 @@ func (c *HttpContext) Path() string {
 }
 
 func (c *HttpContext) UserAgent() string {
-	return c.userAgent.get(func() string { return c.request.Header.Get("User-Agent") })
+	return c.lazyValues().userAgent.get(func() string { return c.request.Header.Get("User-Agent") })
 }
 
 func (c *HttpContext) PathInfo() string { return c.request.URL.Path }
@@ -207,7 +234,7 @@ func (c *HttpContext) Response() http.ResponseWriter { return c.response }
 
 func (c *HttpContext) ResponseHeaders() *ParameterBag {
 	c.responseHeadersUsed.Store(true)
-	return c.responseHeaders.get(func() *ParameterBag { return NewParameterBag(c.response.Header()) })
+	return c.lazyValues().responseHeaders.get(func() *ParameterBag { return NewParameterBag(c.response.Header()) })
 }
 
 // SetStatusCode sets the HTTP status code to be used by the next Write.

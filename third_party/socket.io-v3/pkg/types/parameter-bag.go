@@ -8,6 +8,9 @@ import (
 type ParameterBag struct {
 	mu         sync.RWMutex
 	parameters map[string][]string
+	// iohub patch: modified tells whether anything changed the parameters since the bag
+	// was made (see Modified).
+	modified bool
 }
 
 func NewParameterBag(parameters map[string][]string) *ParameterBag {
@@ -46,6 +49,7 @@ func (p *ParameterBag) Keys() []string {
 func (p *ParameterBag) Replace(parameters map[string][]string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.modified = true
 
 	p.parameters = parameters
 }
@@ -54,6 +58,7 @@ func (p *ParameterBag) Replace(parameters map[string][]string) {
 func (p *ParameterBag) With(parameters map[string][]string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.modified = true
 
 	for k, v := range parameters {
 		p.parameters[k] = slices.Clone(v)
@@ -64,6 +69,7 @@ func (p *ParameterBag) With(parameters map[string][]string) {
 func (p *ParameterBag) Add(key string, value string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.modified = true
 
 	p.parameters[key] = append(p.parameters[key], value)
 }
@@ -124,6 +130,7 @@ func (p *ParameterBag) Gets(key string, _default ...[]string) ([]string, bool) {
 func (p *ParameterBag) Set(key string, value string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.modified = true
 
 	p.parameters[key] = []string{value}
 }
@@ -141,6 +148,7 @@ func (p *ParameterBag) Has(key string) bool {
 func (p *ParameterBag) Remove(key string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.modified = true
 
 	delete(p.parameters, key)
 }
@@ -151,4 +159,14 @@ func (p *ParameterBag) Count() int {
 	defer p.mu.RUnlock()
 
 	return len(p.parameters)
+}
+
+// Modified reports whether Replace, With, Add, Set or Remove was called on the bag: an
+// unmodified bag holds what it was made from (iohub patch: HttpContext.Detached rebuilds
+// an unmodified bag from the request instead of keeping it).
+func (p *ParameterBag) Modified() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+
+	return p.modified
 }
