@@ -29,6 +29,9 @@ var (
 	}
 )
 
+// maxGCFloorMiB bounds runtime.gc_floor_mib (1 TiB).
+const maxGCFloorMiB = 1 << 20
+
 // maxHistoryLimit is the largest history a join_room may ask for (PROTOCOL.md).
 const maxHistoryLimit = 200
 
@@ -50,6 +53,7 @@ func (c Config) Validate() error {
 		c.Redis.validate(),
 		c.API.validate(),
 		c.Log.validate(),
+		between("runtime.gc_floor_mib", c.Runtime.GCFloorMiB, 0, maxGCFloorMiB),
 		c.Debug.validate(),
 	)
 }

@@ -34,6 +34,11 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	if cfg.Dev {
 		warnDevMode(logger, randomSecret)
 	}
+	stopGC, floored := startGCFloor(uint64(cfg.Runtime.GCFloorMiB) << 20)
+	defer stopGC()
+	if !floored && cfg.Runtime.GCFloorMiB > 0 {
+		logger.Info("GOGC is set: runtime.gc_floor_mib is not used")
+	}
 	return asRuntime(serve(cmd.Context(), cfg, logger))
 }
 
