@@ -21,12 +21,13 @@ import (
 // runtime's sysmon), so a yield also ends after maxYield: a flusher then still writes a
 // chunk at least every maxYield plus the chunk's own time.
 type yielder struct {
-	f    *os.File
-	raw  syscall.RawConn
-	fail bool // no eventfd: yield falls back to runtime.Gosched
+	f     *os.File
+	raw   syscall.RawConn
+	fail  bool          // no eventfd: yield falls back to runtime.Gosched
+	bound time.Duration // bounds one yield; zero: maxYield
 }
 
-// maxYield bounds one yield.
+// maxYield bounds one yield unless the yielder says otherwise.
 const maxYield = 500 * time.Microsecond
 
 // yield parks until the next network poll, or maxYield.
@@ -40,7 +41,11 @@ func (y *yielder) yield() {
 	}
 	// A passed deadline ends the read with the counter still set; the next yield's signal
 	// adds to it and its read consumes both.
-	_ = y.f.SetReadDeadline(time.Now().Add(maxYield))
+	bound := y.bound
+	if bound == 0 {
+		bound = maxYield
+	}
+	_ = y.f.SetReadDeadline(time.Now().Add(bound))
 	// The first call signals the eventfd and reports "not ready", so the runtime parks the
 	// goroutine until its poller sees the counter; the second consumes it. Signalling
 	// inside the call, after the poll state was reset for this read, means a poll on

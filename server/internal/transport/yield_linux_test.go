@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestYieldRunsNetworkInputFirst: on one P, a goroutine waiting for input that has
@@ -29,7 +30,9 @@ func TestYieldRunsNetworkInputFirst(t *testing.T) {
 	}
 	defer server.Close()
 
-	var y yielder
+	// A bound far beyond any scheduling delay: a yield that ended on its bound rather than
+	// on the network poll would fail the test only when the machine is slow.
+	y := yielder{bound: time.Minute}
 	defer y.close()
 	for round := range 20 {
 		var got atomic.Bool
