@@ -123,8 +123,11 @@ type websocket struct {
 	congested bool     // reported not writable until the queue drains
 	// direct says the engine holds no packet for this transport, so a broadcast frame may
 	// be queued without going through it (see AdapterBuilder).
-	direct  bool
-	closing bool // no more frames; close the connection once pending is written
+	direct bool
+	// refilling: congestion was lifted but the engine has not yet sent what it buffered
+	// meanwhile, so a write through the engine does not make the transport direct.
+	refilling bool
+	closing   bool // no more frames; close the connection once pending is written
 }
 
 // Construct implements transports.Transport.
@@ -338,10 +341,11 @@ func (w *websocket) enqueueBroadcast(frame []byte) bool {
 }
 
 // engineDrained records that the engine has just written through this transport, so it
-// holds nothing older for it (unless congestion makes it buffer again).
+// holds nothing older for it (unless congestion makes it buffer again, or the packets it
+// buffered during congestion are still to come: see refilling).
 func (w *websocket) engineDrained() {
 	w.mu.Lock()
-	if !w.congested {
+	if !w.congested && !w.refilling {
 		w.direct = true
 	}
 	w.mu.Unlock()

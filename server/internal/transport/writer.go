@@ -111,6 +111,7 @@ func (w *websocket) wrote(batch [][]byte, sends int, err error) bool {
 	ready := w.congested && w.queued < lowWater
 	if ready {
 		w.congested = false
+		w.refilling = true
 		w.SetWritable(true)
 	}
 	w.mu.Unlock()
@@ -123,7 +124,10 @@ func (w *websocket) wrote(batch [][]byte, sends int, err error) bool {
 		w.Emit("drain")
 	}
 	if ready {
-		w.Emit("ready")
+		w.Emit("ready") // the engine sends what it buffered while the transport was not writable
+		w.mu.Lock()
+		w.refilling = false
+		w.mu.Unlock()
 	}
 	return true
 }
