@@ -49,19 +49,40 @@ func (a *adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 		if notify := s.NotifyOutgoingListeners(); notify != nil {
 			notify(p)
 		}
-		conn := s.Conn()
-		w, mine := conn.Transport().(*websocket)
-		if mine && w.enqueueBroadcast(frame) {
-			return
-		}
-		s.Client().WriteToEngine(encoded, fallback.options())
-		if mine && conn.Transport() == w {
-			// That write went through the engine's buffer on this transport, so
-			// whatever the engine held for it (packets buffered during the upgrade
-			// or while congested) is now ahead of it in the queue.
-			w.engineDrained()
-		}
+		deliver(s, frame, encoded, fallback.options)
 	})
+}
+
+// Write sends s a packet its namespace's encoder made (encoded), as Broadcast sends each
+// receiver a broadcast: a text packet is framed and queued straight on s's transport
+// when that is this package's websocket and the engine holds nothing for it; anything
+// else goes through the engine (which drops it once the connection is closing).
+func Write(s *socket.Socket, encoded []types.BufferInterface) {
+	text, ok := singleText(encoded)
+	if !ok {
+		s.Client().WriteToEngine(encoded, &socket.WriteOptions{})
+		return
+	}
+	frame := newFrame(opText, engineMessage, text.Bytes())
+	deliver(s, frame, encoded, func() *socket.WriteOptions { return &socket.WriteOptions{} })
+}
+
+// deliver queues frame (an Engine.IO message frame of encoded) on s's transport when it
+// is this package's websocket and that keeps the connection's order; else it writes
+// encoded through the engine with the options opts makes.
+func deliver(s *socket.Socket, frame []byte, encoded []types.BufferInterface, opts func() *socket.WriteOptions) {
+	conn := s.Conn()
+	w, mine := conn.Transport().(*websocket)
+	if mine && w.enqueueBroadcast(frame) {
+		return
+	}
+	s.Client().WriteToEngine(encoded, opts())
+	if mine && conn.Transport() == w {
+		// That write went through the engine's buffer on this transport, so whatever the
+		// engine held for it (packets buffered during the upgrade or while congested) is
+		// now ahead of it in the queue.
+		w.engineDrained()
+	}
 }
 
 // libraryWrite is how a broadcast goes through the library to a receiver the frame cannot

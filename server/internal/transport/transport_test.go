@@ -13,6 +13,7 @@ import (
 	"time"
 
 	ws "github.com/gorilla/websocket"
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
@@ -365,19 +366,55 @@ func TestClientCloseFrameIsAnswered(t *testing.T) {
 	}
 }
 
+// writeAck answers s's event id with Write, as iohub answers its clients' callbacks.
+func writeAck(s *socket.Socket, id uint64, data ...any) {
+	p := &parser.Packet{Type: parser.ACK, Nsp: s.Nsp().Name(), Id: &id, Data: data}
+	Write(s, s.Nsp().Server().Encoder().Encode(p))
+}
+
+func TestWriteKeepsOrderWithBroadcastsAndEmits(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, s := ts.connect(t)
+	s.Join("room")
+	for i := range 50 {
+		_ = ts.io.To("room").Emit("room", i)
+		writeAck(s, uint64(i), "ack", i)
+		_ = s.Emit("direct", i)
+	}
+	writeAck(s, 99, []byte{1}) // binary attachments go through the engine, in order
+	for i := range 50 {
+		c.expectPrefix(ws.TextMessage, fmt.Sprintf(`42["room",%d]`, i))
+		c.expectPrefix(ws.TextMessage, fmt.Sprintf(`43%d["ack",%d]`, i, i))
+		c.expectPrefix(ws.TextMessage, fmt.Sprintf(`42["direct",%d]`, i))
+	}
+	c.expectPrefix(ws.TextMessage, `461-99[{"_placeholder":true,"num":0}]`)
+	if got := c.expectPrefix(ws.BinaryMessage, ""); !bytes.Equal(got, []byte{1}) {
+		t.Fatalf("binary attachment %v", got)
+	}
+}
+
+func TestWriteOverPollingGoesThroughTheEngine(t *testing.T) {
+	ts := newTestServer(t, nil)
+	base, _ := pollingSession(t, ts)
+	s := <-ts.connected
+	writeAck(s, 5, "polled")
+	if got := httpGet(t, base); got != `435["polled"]` {
+		t.Fatalf("poll got %q, want the ack", got)
+	}
+}
+
+func TestWriteAfterDisconnectSendsNothing(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, s := ts.connect(t)
+	s.Disconnect(true)
+	writeAck(s, 1, "late")
+	c.expectPrefix(ws.TextMessage, "41")
+	c.expectClosed()
+}
+
 func TestPollingUpgradesToWebSocket(t *testing.T) {
 	ts := newTestServer(t, nil)
-	base := ts.srv.URL + "/socket.io/?EIO=4&transport=polling"
-	open := httpGet(t, base)
-	i := strings.Index(open, `"sid":"`)
-	if !strings.HasPrefix(open, "0{") || i < 0 {
-		t.Fatalf("handshake %q", open)
-	}
-	sid := open[i+7 : i+7+strings.IndexByte(open[i+7:], '"')]
-	httpPost(t, base+"&sid="+sid, "40")
-	if got := httpGet(t, base+"&sid="+sid); !strings.HasPrefix(got, "40{") {
-		t.Fatalf("connect reply %q", got)
-	}
+	_, sid := pollingSession(t, ts)
 	s := <-ts.connected
 
 	c := ts.dial(t, sid)
@@ -404,6 +441,25 @@ func TestPollingUpgradesToWebSocket(t *testing.T) {
 			t.Fatalf("unexpected %q", msg)
 		}
 	}
+}
+
+// pollingSession opens a polling session connected to namespace "/" and returns its
+// polling URL and session id.
+func pollingSession(t *testing.T, ts *testServer) (u, sid string) {
+	t.Helper()
+	base := ts.srv.URL + "/socket.io/?EIO=4&transport=polling"
+	open := httpGet(t, base)
+	i := strings.Index(open, `"sid":"`)
+	if !strings.HasPrefix(open, "0{") || i < 0 {
+		t.Fatalf("handshake %q", open)
+	}
+	sid = open[i+7 : i+7+strings.IndexByte(open[i+7:], '"')]
+	u = base + "&sid=" + sid
+	httpPost(t, u, "40")
+	if got := httpGet(t, u); !strings.HasPrefix(got, "40{") {
+		t.Fatalf("connect reply %q", got)
+	}
+	return u, sid
 }
 
 func httpGet(t *testing.T, u string) string {
