@@ -297,17 +297,26 @@ func sendAck(s *socket.Socket, id uint64, reply any) {
 // would, without building an operator and copying its room sets on every To, Except and
 // Volatile: chat events are never reserved names and never ask for acks.
 func (h *Hub) Emit(ref chat.RoomRef, event string, payload any, o chat.EmitOptions) {
-	opts := &socket.BroadcastOptions{
-		Rooms:  types.NewSet(socket.Room(ref.Room)),
-		Except: types.NewSet[socket.Room](),
-		Flags:  &socket.BroadcastFlags{},
-	}
+	b := new(broadcast)
+	b.rooms.Add(socket.Room(ref.Room))
 	if o.ExceptSocket != "" {
-		opts.Except.Add(socket.Room(o.ExceptSocket))
+		b.except.Add(socket.Room(o.ExceptSocket))
 	}
-	opts.Flags.Volatile = o.Volatile
+	b.flags.Volatile = o.Volatile
+	b.opts = socket.BroadcastOptions{Rooms: &b.rooms, Except: &b.except, Flags: &b.flags}
+	b.data = [2]any{event, payload}
+	b.packet = parser.Packet{Type: parser.EVENT, Data: b.data[:]}
 	h.opts.Observer.EventOut(event)
-	h.io.Of(ref.Namespace, nil).Adapter().Broadcast(&parser.Packet{Type: parser.EVENT, Data: []any{event, payload}}, opts)
+	h.io.Of(ref.Namespace, nil).Adapter().Broadcast(&b.packet, &b.opts)
+}
+
+// broadcast is what one Emit hands the adapter, in one allocation instead of six.
+type broadcast struct {
+	packet        parser.Packet
+	data          [2]any
+	opts          socket.BroadcastOptions
+	rooms, except types.Set[socket.Room]
+	flags         socket.BroadcastFlags
 }
 
 // Close stops taking client events, lets the events already queued finish, disconnects
