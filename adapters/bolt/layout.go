@@ -40,11 +40,24 @@ const seqLen = 8
 // key joins parts unambiguously (each is prefixed by its length), so ("a", "bc") and
 // ("ab", "c") differ, no key is empty, and no room's prefix starts another room's keys.
 func key(parts ...string) []byte {
-	var out []byte
+	return appendKey(make([]byte, 0, keyLen(parts)), parts)
+}
+
+// appendKey appends the key of parts to out.
+func appendKey(out []byte, parts []string) []byte {
 	for _, p := range parts {
 		out = appendString(out, p)
 	}
 	return out
+}
+
+// keyLen bounds the length of the key of parts, so a key is built in one allocation.
+func keyLen(parts []string) int {
+	n := 0
+	for _, p := range parts {
+		n += binary.MaxVarintLen64 + len(p)
+	}
+	return n
 }
 
 // seqBytes is the 8-byte big-endian form of seq, which sorts like seq.
@@ -131,7 +144,7 @@ func (v *view) room(ref chat.RoomRef) room {
 
 // withPrefix is the room's prefix followed by the given parts.
 func (r room) withPrefix(parts ...string) []byte {
-	return append(slices.Clip(r.prefix), key(parts...)...)
+	return appendKey(append(make([]byte, 0, len(r.prefix)+keyLen(parts)), r.prefix...), parts)
 }
 
 // msgKey is the key of message seq.

@@ -18,10 +18,11 @@ const tagWidth = 8
 // roomTagEncoding writes room tags: lowercase letters and digits.
 var roomTagEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// roomTag is a short digest of the room's namespace and name (40 bits).
-func roomTag(ref RoomRef) string {
+// putRoomTag writes the room's tag, a short digest of its namespace and name (40 bits),
+// into dst, which holds tagWidth bytes.
+func putRoomTag(dst []byte, ref RoomRef) {
 	sum := sha256.Sum256([]byte(ref.Namespace + "\x00" + ref.Room))
-	return roomTagEncoding.EncodeToString(sum[:5])
+	roomTagEncoding.Encode(dst, sum[:5])
 }
 
 // FormatID is the message ID of the seq-th message of a room: seq in decimal, zero-padded
@@ -38,7 +39,7 @@ func FormatID(ref RoomRef, seq uint64) string {
 		buf[i] = '0'
 	}
 	buf[IDWidth] = '-'
-	copy(buf[IDWidth+1:], roomTag(ref))
+	putRoomTag(buf[IDWidth+1:], ref)
 	return string(buf[:])
 }
 
@@ -46,7 +47,11 @@ func FormatID(ref RoomRef, seq uint64) string {
 // FormatID cannot produce for that room (wrong length or tag, a non-digit, or a number
 // beyond uint64).
 func ParseID(ref RoomRef, id string) (seq uint64, ok bool) {
-	if len(id) != IDWidth+1+tagWidth || id[IDWidth] != '-' || id[IDWidth+1:] != roomTag(ref) {
+	if len(id) != IDWidth+1+tagWidth || id[IDWidth] != '-' {
+		return 0, false
+	}
+	var tag [tagWidth]byte
+	if putRoomTag(tag[:], ref); id[IDWidth+1:] != string(tag[:]) {
 		return 0, false
 	}
 	for i := range IDWidth {

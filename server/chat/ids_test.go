@@ -120,3 +120,23 @@ func TestFormatTimestamp(t *testing.T) {
 		t.Fatalf("FormatTimestamp = %q, want %q", got, want)
 	}
 }
+
+// roomTag is the tag that ends the IDs of the room.
+func roomTag(ref RoomRef) string {
+	var tag [tagWidth]byte
+	putRoomTag(tag[:], ref)
+	return string(tag[:])
+}
+
+// FormatID allocates only the ID, ParseID nothing: the store formats an ID for every
+// message it appends and parses one for every replyTo and read cursor.
+func TestIDAllocations(t *testing.T) {
+	ref := RoomRef{Namespace: "/chat", Room: "general"}
+	id := FormatID(ref, 42)
+	if n := testing.AllocsPerRun(100, func() { FormatID(ref, 42) }); n > 1 {
+		t.Errorf("FormatID: %v allocations, want 1", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { ParseID(ref, id) }); n > 0 {
+		t.Errorf("ParseID: %v allocations, want none", n)
+	}
+}
