@@ -48,3 +48,12 @@ func TestAppendOptString(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkAppendString(b *testing.B) {
+	s := "hello there, how is everyone doing today? 00000000000000000042-k2fq7xma"
+	buf := make([]byte, 0, 256)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = AppendString(buf[:0], s)
+	}
+}
