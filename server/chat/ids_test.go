@@ -1,7 +1,9 @@
 package chat
 
 import (
+	"crypto/sha256"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +140,19 @@ func TestIDAllocations(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { ParseID(ref, id) }); n > 0 {
 		t.Errorf("ParseID: %v allocations, want none", n)
+	}
+}
+
+// A room's tag is its digest whether it comes from the cache or not, with more rooms than
+// the cache has slots (rooms take each other's slots).
+func TestRoomTagCache(t *testing.T) {
+	for round := range 2 {
+		for i := range 3 * roomTagSlots {
+			ref := RoomRef{Namespace: "/chat", Room: "room-" + strconv.Itoa(i)}
+			sum := sha256.Sum256([]byte(ref.Namespace + "\x00" + ref.Room))
+			if got, want := roomTag(ref), roomTagEncoding.EncodeToString(sum[:5]); got != want {
+				t.Fatalf("round %d: tag of %v is %q, want %q", round, ref, got, want)
+			}
+		}
 	}
 }
