@@ -91,6 +91,10 @@ type view struct {
 	overlays []*overlay // newest first
 	batch    *overlay   // overlays[0] in the writer's view, else nil
 	stamp    string     // the timestamp of the batch's messages, once one needs it
+	// msgs and kv are tx's buckets, looked up on first use: each lookup searches the root
+	// bucket and allocates, and the writer's view serves a whole batch.
+	msgs *bbolt.Bucket
+	kv   [kvCount]*bbolt.Bucket
 }
 
 // newView is the view of tx under the given overlays, newest first; nil ones are skipped.
@@ -121,7 +125,10 @@ func (v *view) get(b int, key []byte) []byte {
 			return val
 		}
 	}
-	return v.tx.Bucket(kvBuckets[b]).Get(key)
+	if v.kv[b] == nil {
+		v.kv[b] = v.tx.Bucket(kvBuckets[b])
+	}
+	return v.kv[b].Get(key)
 }
 
 // room addresses one room's entries within a view.
@@ -139,7 +146,10 @@ const appendFill = 0.95
 
 // room addresses the room in v; a room without messages simply has no entries.
 func (v *view) room(ref chat.RoomRef) room {
-	return room{ref: ref, v: v, msgs: v.tx.Bucket(msgsBucket), prefix: key(ref.Namespace, ref.Room)}
+	if v.msgs == nil {
+		v.msgs = v.tx.Bucket(msgsBucket)
+	}
+	return room{ref: ref, v: v, msgs: v.msgs, prefix: key(ref.Namespace, ref.Room)}
 }
 
 // withPrefix is the room's prefix followed by the given parts.

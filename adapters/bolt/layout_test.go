@@ -25,3 +25,25 @@ func TestKeysInOneAllocation(t *testing.T) {
 		t.Errorf("withPrefix: %v allocations, want 1", n)
 	}
 }
+
+// A view looks its buckets up once: addressing a room again only builds the room's prefix
+// (the writer addresses a room for every message of its batch).
+func TestViewLooksBucketsUpOnce(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	ref := chat.RoomRef{Namespace: "/chat", Room: "general"}
+	var n float64
+	err = s.writer.read(func(v *view) error {
+		n = testing.AllocsPerRun(100, func() { v.room(ref) })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n > 1 {
+		t.Fatalf("%v allocations to address a room, want 1 (its prefix)", n)
+	}
+}
