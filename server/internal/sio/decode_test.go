@@ -146,3 +146,12 @@ func TestSplitEvent(t *testing.T) {
 		t.Fatalf("a non-string event name must come out empty, got %q", name)
 	}
 }
+
+// Required string fields are read without allocating: a send_message without messageId
+// or replyTo decodes into its request with no allocation.
+func TestDecodeSendWithoutOptionalFieldsAllocatesNothing(t *testing.T) {
+	payload := map[string]any{"roomId": "general", "content": "hello"}
+	if n := testing.AllocsPerRun(100, func() { _, _ = decodeSend(payload) }); n != 0 {
+		t.Fatalf("%v allocations, want none", n)
+	}
+}
