@@ -288,8 +288,7 @@ func sendAck(s *socket.Socket, id uint64, reply any) {
 	if !s.Connected() {
 		return
 	}
-	p := &parser.Packet{Type: parser.ACK, Nsp: s.Nsp().Name(), Id: &id, Data: []any{reply}}
-	transport.Write(s, s.Nsp().Server().Encoder().Encode(p))
+	transport.Write(s, &parser.Packet{Type: parser.ACK, Id: &id, Data: []any{reply}})
 }
 
 // Emit implements chat.Broadcaster on the namespace's adapter (which reaches every node

@@ -21,16 +21,32 @@ type encoder struct {
 
 // Encode implements parser.Encoder.
 func (e encoder) Encode(p *parser.Packet) []types.BufferInterface {
-	if (p.Type != parser.EVENT && p.Type != parser.ACK) || !plain(p.Data) {
+	if !textOnly(p) {
 		return e.lib.Encode(p)
 	}
-	return []types.BufferInterface{encodeText(p)}
+	text := appendText(make([]byte, 0, textSizeHint+len(p.Nsp)), p)
+	return []types.BufferInterface{types.NewStringBuffer(text)}
 }
 
-// encodeText is the library's text encoding of p ("2/nsp,42[...]"), data left out when it
-// cannot be marshalled or is too large, as the library does.
-func encodeText(p *parser.Packet) types.BufferInterface {
-	buf := make([]byte, 0, textSizeHint+len(p.Nsp))
+// AppendText appends p's encoding to dst when Encode makes it one text buffer, and
+// reports true; for a packet Encode hands to the library's encoder it returns dst
+// unchanged and false. iohub's transport encodes a packet straight into its frame with it.
+func (e encoder) AppendText(dst []byte, p *parser.Packet) ([]byte, bool) {
+	if !textOnly(p) {
+		return dst, false
+	}
+	return appendText(dst, p), true
+}
+
+// textOnly says whether iohub encodes p itself, as one text buffer: an EVENT or ACK whose
+// data is plain.
+func textOnly(p *parser.Packet) bool {
+	return (p.Type == parser.EVENT || p.Type == parser.ACK) && plain(p.Data)
+}
+
+// appendText appends the library's text encoding of p ("2/nsp,42[...]") to buf, data left
+// out when it cannot be marshalled or is too large, as the library does.
+func appendText(buf []byte, p *parser.Packet) []byte {
 	buf = append(buf, '0'+byte(p.Type))
 	if p.Nsp != "" && p.Nsp != "/" {
 		buf = append(buf, p.Nsp...)
@@ -39,7 +55,7 @@ func encodeText(p *parser.Packet) types.BufferInterface {
 	if p.Id != nil {
 		buf = strconv.AppendUint(buf, *p.Id, 10)
 	}
-	return types.NewStringBuffer(appendData(buf, p.Data))
+	return appendData(buf, p.Data)
 }
 
 // textSizeHint is the capacity a packet's text starts with: a chat message's broadcast

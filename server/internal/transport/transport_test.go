@@ -16,6 +16,8 @@ import (
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/iohub/iohub/server/internal/sioparser"
 )
 
 // testServer is a Socket.IO server on this package's transports, served like iohub does.
@@ -368,12 +370,21 @@ func TestClientCloseFrameIsAnswered(t *testing.T) {
 
 // writeAck answers s's event id with Write, as iohub answers its clients' callbacks.
 func writeAck(s *socket.Socket, id uint64, data ...any) {
-	p := &parser.Packet{Type: parser.ACK, Nsp: s.Nsp().Name(), Id: &id, Data: data}
-	Write(s, s.Nsp().Server().Encoder().Encode(p))
+	Write(s, &parser.Packet{Type: parser.ACK, Id: &id, Data: data})
 }
 
+// withIohubParser configures iohub's parser, which encodes text packets straight into
+// their frames.
+func withIohubParser(o *socket.ServerOptions) { o.SetParser(sioparser.New()) }
+
 func TestWriteKeepsOrderWithBroadcastsAndEmits(t *testing.T) {
-	ts := newTestServer(t, nil)
+	for name, configure := range map[string]func(*socket.ServerOptions){"library parser": nil, "iohub parser": withIohubParser} {
+		t.Run(name, func(t *testing.T) { testWriteKeepsOrder(t, configure) })
+	}
+}
+
+func testWriteKeepsOrder(t *testing.T, configure func(*socket.ServerOptions)) {
+	ts := newTestServer(t, configure)
 	c, s := ts.connect(t)
 	s.Join("room")
 	for i := range 50 {
@@ -394,7 +405,7 @@ func TestWriteKeepsOrderWithBroadcastsAndEmits(t *testing.T) {
 }
 
 func TestWriteOverPollingGoesThroughTheEngine(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, withIohubParser)
 	base, _ := pollingSession(t, ts)
 	s := <-ts.connected
 	writeAck(s, 5, "polled")
@@ -410,6 +421,23 @@ func TestWriteAfterDisconnectSendsNothing(t *testing.T) {
 	writeAck(s, 1, "late")
 	c.expectPrefix(ws.TextMessage, "41")
 	c.expectClosed()
+}
+
+// A text packet is encoded straight into its frame: one allocation with iohub's parser.
+func TestEncodeMessageInPlace(t *testing.T) {
+	enc := sioparser.New().NewEncoder()
+	p := &parser.Packet{Type: parser.ACK, Nsp: "/chat", Id: new(uint64(12)), Data: []any{"ok"}}
+	m, ok := encodeMessage(enc, p)
+	if want := "\x81\x10" + `43/chat,12["ok"]`; !ok || string(m.frame) != want || string(m.text) != want[3:] {
+		t.Fatalf("frame %q text %q ok %v, want %q", m.frame, m.text, ok, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { encodeMessage(enc, p) }); n > 1 {
+		t.Fatalf("%v allocations, want 1", n)
+	}
+	long := &parser.Packet{Type: parser.EVENT, Data: []any{strings.Repeat("x", 70000)}}
+	if m, ok := encodeMessage(enc, long); !ok || !bytes.Equal(m.frame[:10], []byte{0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x76}) {
+		t.Fatalf("long frame header % x", m.frame[:10])
+	}
 }
 
 func TestPollingUpgradesToWebSocket(t *testing.T) {
