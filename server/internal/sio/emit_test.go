@@ -100,3 +100,16 @@ func TestEmitAllocations(t *testing.T) {
 		t.Fatalf("%v allocations per Emit, want at most 5", n)
 	}
 }
+
+// An ack is the ACK packet of the event's id carrying the reply, built with its id and
+// data in one allocation (and the boxing of the data slice).
+func TestNewAck(t *testing.T) {
+	reply := any(chat.RoomReply{Success: true, RoomID: "general"})
+	p := newAck(7, reply)
+	if p.Type != parser.ACK || p.Id == nil || *p.Id != 7 || !slices.Equal(p.Data.([]any), []any{reply}) {
+		t.Fatalf("got %+v", p)
+	}
+	if n := testing.AllocsPerRun(100, func() { newAck(7, reply) }); n > 2 {
+		t.Fatalf("%v allocations, want at most 2", n)
+	}
+}

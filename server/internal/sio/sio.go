@@ -288,7 +288,22 @@ func sendAck(s *socket.Socket, id uint64, reply any) {
 	if !s.Connected() {
 		return
 	}
-	transport.Write(s, &parser.Packet{Type: parser.ACK, Id: &id, Data: []any{reply}})
+	transport.Write(s, newAck(id, reply))
+}
+
+// newAck is the ACK packet answering id with reply, made with its id and data array in
+// one allocation instead of three.
+func newAck(id uint64, reply any) *parser.Packet {
+	a := &ackPacket{id: id, data: [1]any{reply}}
+	a.packet = parser.Packet{Type: parser.ACK, Id: &a.id, Data: a.data[:]}
+	return &a.packet
+}
+
+// ackPacket is what newAck allocates.
+type ackPacket struct {
+	packet parser.Packet
+	id     uint64
+	data   [1]any
 }
 
 // Emit implements chat.Broadcaster on the namespace's adapter (which reaches every node
