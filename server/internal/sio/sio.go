@@ -198,7 +198,7 @@ type call struct {
 	unanswered *inflight
 	name       string
 	payload    any
-	ackID      *uint64 // the client's ack callback, nil when it passed none
+	ackID      *uint64 // the id of the client's ack callback, nil when it passed none
 	route      route
 	known      bool
 	answered   atomic.Bool
