@@ -40,11 +40,24 @@ const seqLen = 8
 // key joins parts unambiguously (each is prefixed by its length), so ("a", "bc") and
 // ("ab", "c") differ, no key is empty, and no room's prefix starts another room's keys.
 func key(parts ...string) []byte {
-	var out []byte
+	return appendKey(make([]byte, 0, keyLen(parts)), parts)
+}
+
+// appendKey appends the key of parts to out.
+func appendKey(out []byte, parts []string) []byte {
 	for _, p := range parts {
 		out = appendString(out, p)
 	}
 	return out
+}
+
+// keyLen bounds the length of the key of parts, so a key is built in one allocation.
+func keyLen(parts []string) int {
+	n := 0
+	for _, p := range parts {
+		n += binary.MaxVarintLen64 + len(p)
+	}
+	return n
 }
 
 // seqBytes is the 8-byte big-endian form of seq, which sorts like seq.
@@ -78,6 +91,10 @@ type view struct {
 	overlays []*overlay // newest first
 	batch    *overlay   // overlays[0] in the writer's view, else nil
 	stamp    string     // the timestamp of the batch's messages, once one needs it
+	// msgs and kv are tx's buckets, looked up on first use: each lookup searches the root
+	// bucket and allocates, and the writer's view serves a whole batch.
+	msgs *bbolt.Bucket
+	kv   [kvCount]*bbolt.Bucket
 }
 
 // newView is the view of tx under the given overlays, newest first; nil ones are skipped.
@@ -108,7 +125,10 @@ func (v *view) get(b int, key []byte) []byte {
 			return val
 		}
 	}
-	return v.tx.Bucket(kvBuckets[b]).Get(key)
+	if v.kv[b] == nil {
+		v.kv[b] = v.tx.Bucket(kvBuckets[b])
+	}
+	return v.kv[b].Get(key)
 }
 
 // room addresses one room's entries within a view.
@@ -126,12 +146,15 @@ const appendFill = 0.95
 
 // room addresses the room in v; a room without messages simply has no entries.
 func (v *view) room(ref chat.RoomRef) room {
-	return room{ref: ref, v: v, msgs: v.tx.Bucket(msgsBucket), prefix: key(ref.Namespace, ref.Room)}
+	if v.msgs == nil {
+		v.msgs = v.tx.Bucket(msgsBucket)
+	}
+	return room{ref: ref, v: v, msgs: v.msgs, prefix: key(ref.Namespace, ref.Room)}
 }
 
 // withPrefix is the room's prefix followed by the given parts.
 func (r room) withPrefix(parts ...string) []byte {
-	return append(slices.Clip(r.prefix), key(parts...)...)
+	return appendKey(append(make([]byte, 0, len(r.prefix)+keyLen(parts)), r.prefix...), parts)
 }
 
 // msgKey is the key of message seq.

@@ -128,23 +128,36 @@ func (s *Store) Append(ctx context.Context, ref chat.RoomRef, msg chat.Message) 
 // batch and returns; done runs on the writer's answering goroutine once the batch is on
 // disk (or failed), after the done of every write submitted earlier.
 func (s *Store) AppendAsync(_ context.Context, ref chat.RoomRef, msg chat.Message, done func(chat.Message, bool, error)) {
-	var (
-		stored chat.Message
-		dup    bool
-	)
-	s.writer.submit(&request{
-		apply: func(v *view) (err error) {
-			stored, dup, err = appendTx(v, ref, msg)
-			return err
-		},
-		done: func(err error) {
-			if err != nil {
-				done(chat.Message{}, false, fmt.Errorf("append to room %q: %w", ref.Room, err))
-				return
-			}
-			done(stored, dup, nil)
-		},
-	})
+	a := &asyncAppend{ref: ref, msg: msg, answer: done}
+	a.req = request{apply: a.apply, done: a.done}
+	s.writer.submit(&a.req)
+}
+
+// asyncAppend is one AppendAsync on its way through the writer: its request, and the
+// results apply leaves for done, in one allocation (with the request's two method values)
+// where closures over them made five.
+type asyncAppend struct {
+	req    request
+	ref    chat.RoomRef
+	msg    chat.Message
+	stored chat.Message
+	dup    bool
+	answer func(chat.Message, bool, error)
+}
+
+// apply is the request's txFunc.
+func (a *asyncAppend) apply(v *view) (err error) {
+	a.stored, a.dup, err = appendTx(v, a.ref, a.msg)
+	return err
+}
+
+// done is the request's done: it answers the caller.
+func (a *asyncAppend) done(err error) {
+	if err != nil {
+		a.answer(chat.Message{}, false, fmt.Errorf("append to room %q: %w", a.ref.Room, err))
+		return
+	}
+	a.answer(a.stored, a.dup, nil)
 }
 
 // appendTx is Append within the writer's view.

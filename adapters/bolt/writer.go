@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/iohub/iohub/internal/stackpad"
 )
 
 // ErrClosed is returned by writes submitted after Close.
@@ -137,6 +139,8 @@ func (w *writer) stop() error {
 // run is the writer goroutine. When it returns, after stop, the requests it never took
 // are answered with ErrClosed, and answered is closed once every request has its answer.
 func (w *writer) run(answered <-chan struct{}) {
+	var pad stackpad.Pad // the stack outlives collections while the writer waits
+	stackpad.Hold(&pad)
 	defer close(w.exited)
 	for {
 		select {
@@ -161,6 +165,8 @@ func (w *writer) run(answered <-chan struct{}) {
 // answer is the answering goroutine: it calls the done of every request of each batch
 // run hands it, in order, and closes answered when run has no more.
 func (w *writer) answer(answered chan<- struct{}) {
+	var pad stackpad.Pad // the stack outlives collections while the answerer waits
+	stackpad.Hold(&pad)
 	defer close(answered)
 	for batch := range w.answers {
 		for _, r := range batch {

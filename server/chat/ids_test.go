@@ -1,7 +1,9 @@
 package chat
 
 import (
+	"crypto/sha256"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +120,39 @@ func TestFormatTimestamp(t *testing.T) {
 	at := time.Date(2026, 11, 24, 6, 1, 2, 123456789, time.FixedZone("CET", 3600))
 	if got, want := FormatTimestamp(at), "2026-11-24T05:01:02.123Z"; got != want {
 		t.Fatalf("FormatTimestamp = %q, want %q", got, want)
+	}
+}
+
+// roomTag is the tag that ends the IDs of the room.
+func roomTag(ref RoomRef) string {
+	var tag [tagWidth]byte
+	putRoomTag(tag[:], ref)
+	return string(tag[:])
+}
+
+// FormatID allocates only the ID, ParseID nothing: the store formats an ID for every
+// message it appends and parses one for every replyTo and read cursor.
+func TestIDAllocations(t *testing.T) {
+	ref := RoomRef{Namespace: "/chat", Room: "general"}
+	id := FormatID(ref, 42)
+	if n := testing.AllocsPerRun(100, func() { FormatID(ref, 42) }); n > 1 {
+		t.Errorf("FormatID: %v allocations, want 1", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { ParseID(ref, id) }); n > 0 {
+		t.Errorf("ParseID: %v allocations, want none", n)
+	}
+}
+
+// A room's tag is its digest whether it comes from the cache or not, with more rooms than
+// the cache has slots (rooms take each other's slots).
+func TestRoomTagCache(t *testing.T) {
+	for round := range 2 {
+		for i := range 3 * roomTagSlots {
+			ref := RoomRef{Namespace: "/chat", Room: "room-" + strconv.Itoa(i)}
+			sum := sha256.Sum256([]byte(ref.Namespace + "\x00" + ref.Room))
+			if got, want := roomTag(ref), roomTagEncoding.EncodeToString(sum[:5]); got != want {
+				t.Fatalf("round %d: tag of %v is %q, want %q", round, ref, got, want)
+			}
+		}
 	}
 }

@@ -142,7 +142,16 @@ type (
 		joinMu sync.RWMutex
 
 		taskQueue *taskQueue
+
+		// eventHandler, when set, takes the socket's events (iohub patch: see SetEventHandler).
+		eventHandler atomic.Pointer[EventHandler]
 	}
+
+	// EventHandler takes an incoming event in place of the socket's middlewares and
+	// listeners (iohub patch): args are the event's name and arguments, id the packet's ack
+	// id, nil when the client wants no answer. The handler answers by writing an ACK packet
+	// with that id itself.
+	EventHandler func(args []any, id *uint64)
 )
 
 func MakeSocket() *Socket {
@@ -537,6 +546,10 @@ func (s *Socket) onevent(packet *parser.Packet) {
 	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
 		socketLog.Debug("emitting event %v", args)
 	}
+	if h := s.eventHandler.Load(); h != nil { // iohub patch: see SetEventHandler
+		(*h)(args, packet.Id)
+		return
+	}
 	if nil != packet.Id {
 		socketLog.Debug("attaching ack callback to event")
 		args = append(args, s.ack(*packet.Id))
@@ -545,6 +558,18 @@ func (s *Socket) onevent(packet *parser.Packet) {
 		listener(args...)
 	}
 	s.dispatch(args)
+}
+
+// SetEventHandler hands every later event of the socket to h, on the socket's task queue
+// and in arrival order, instead of building an ack callback and running the "any"
+// listeners, the middlewares and the event's listeners.
+//
+// iohub patch: an event with an ack cost a sync.Once and a closure for the callback, a
+// closure per middleware and a copy of the middleware list, and its answer went through
+// Socket.packet, Client._packet and the engine's write buffer; iohub routes every event
+// itself and writes the ACK packet straight to its transport.
+func (s *Socket) SetEventHandler(h EventHandler) {
+	s.eventHandler.Store(&h)
 }
 
 // Produces an ack callback to emit with an event.

@@ -33,7 +33,7 @@ func BenchmarkSplitEvent(b *testing.B) {
 	event := []any{"send_message", benchSend}
 	b.ReportAllocs()
 	for b.Loop() {
-		if name, _, _ := splitEvent(event); name != "send_message" {
+		if name, _ := splitEvent(event); name != "send_message" {
 			b.Fatal(name)
 		}
 	}

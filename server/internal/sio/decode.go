@@ -30,27 +30,34 @@ func (o object) lookup(keys ...string) (key string, v any, ok bool) {
 
 // str reads a required string field (under any of its aliases).
 func (o object) str(keys ...string) (string, error) {
-	s, err := o.optStr(keys...)
-	if err != nil {
-		return "", err
+	s, present, err := o.strField(keys...)
+	if err == nil && !present {
+		err = chat.Errorf(chat.CodeBadRequest, "%s is required", keys[0])
 	}
-	if s == nil {
-		return "", chat.Errorf(chat.CodeBadRequest, "%s is required", keys[0])
-	}
-	return *s, nil
+	return s, err
 }
 
 // optStr reads an optional string field: nil when absent or null.
 func (o object) optStr(keys ...string) (*string, error) {
+	s, present, err := o.strField(keys...)
+	if !present || err != nil {
+		return nil, err
+	}
+	return new(s), nil
+}
+
+// strField reads a string field; present is false when it is absent or null. Required
+// fields read through it without the pointer optStr allocates.
+func (o object) strField(keys ...string) (s string, present bool, err error) {
 	key, v, ok := o.lookup(keys...)
 	if !ok {
-		return nil, nil
+		return "", false, nil
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		return nil, chat.Errorf(chat.CodeBadRequest, "%s must be a string", key)
+		return "", false, chat.Errorf(chat.CodeBadRequest, "%s must be a string", key)
 	}
-	return &s, nil
+	return s, true, nil
 }
 
 // optInt reads an optional integer field: nil when absent or null.

@@ -19,6 +19,7 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"github.com/iohub/iohub/server/chat"
+	"github.com/iohub/iohub/server/internal/transport"
 )
 
 // handlerTimeout bounds one client event's work (store and presence calls); the bound
@@ -121,7 +122,7 @@ func (h *Hub) authenticate(s *socket.Socket, next func(*socket.ExtendedError)) {
 const maxPipelined = 32
 
 // connected opens the socket's session and routes its events. The library runs a
-// socket's middleware on the socket's ordered task queue, so the events are dispatched
+// socket's event handler on the socket's ordered task queue, so the events are dispatched
 // right there, one at a time and in arrival order.
 func (h *Hub) connected(s *socket.Socket) {
 	p, ok := s.Data().(*chat.Principal)
@@ -133,12 +134,11 @@ func (h *Hub) connected(s *socket.Socket) {
 	ss := h.svc.Open(ns, conn{s}, *p)
 	h.opts.Observer.SocketsChanged(ns, 1)
 	unanswered := new(inflight) // the socket's events that have no answer yet
-	s.Use(func(event []any, _ func(error)) {
-		// Never calling next keeps the library from dispatching: iohub routes every event.
+	s.SetEventHandler(func(event []any, ackID *uint64) {
 		if h.closing.Load() {
 			return
 		}
-		h.dispatch(s, ss, unanswered, event)
+		h.dispatch(s, ss, unanswered, event, ackID)
 	})
 	_ = s.On("disconnecting", func(...any) {
 		h.inflight.add()
@@ -155,11 +155,11 @@ func (h *Hub) connected(s *socket.Socket) {
 }
 
 // dispatch runs one client event once the socket's earlier events allow it (see
-// route.pipelined), and answers it.
-func (h *Hub) dispatch(s *socket.Socket, ss *chat.Session, unanswered *inflight, event []any) {
-	c := &call{hub: h, s: s, unanswered: unanswered}
+// route.pipelined), and answers it; ackID is the event's ack id, nil without a callback.
+func (h *Hub) dispatch(s *socket.Socket, ss *chat.Session, unanswered *inflight, event []any, ackID *uint64) {
+	c := &call{hub: h, s: s, unanswered: unanswered, ackID: ackID}
 	var args []any
-	c.name, args, c.ack = splitEvent(event)
+	c.name, args = splitEvent(event)
 	if len(args) > 0 {
 		c.payload = args[0]
 	}
@@ -198,7 +198,7 @@ type call struct {
 	unanswered *inflight
 	name       string
 	payload    any
-	ack        socket.Ack
+	ackID      *uint64 // the id of the client's ack callback, nil when it passed none
 	route      route
 	known      bool
 	answered   atomic.Bool
@@ -227,23 +227,17 @@ func (c *call) finish(reply any, err error) {
 			c.hub.log.Error("answering an event panicked", "event", c.name, "socket", string(c.s.Id()), "panic", p)
 		}
 	}()
-	c.hub.answer(c.s, c.name, c.route, c.payload, c.ack, reply, err)
+	c.hub.answer(c.s, c.name, c.route, c.payload, c.ackID, reply, err)
 }
 
-// splitEvent takes a raw event apart: its name, its arguments and the ack callback when
-// the client passed one. A nameless event gets the name "".
-func splitEvent(event []any) (name string, args []any, ack socket.Ack) {
+// splitEvent takes a raw event apart: its name and its arguments. A nameless event gets
+// the name "".
+func splitEvent(event []any) (name string, args []any) {
 	if len(event) == 0 {
-		return "", nil, nil
+		return "", nil
 	}
 	name, _ = event[0].(string)
-	args = event[1:]
-	if n := len(args); n > 0 {
-		if fn, ok := args[n-1].(socket.Ack); ok {
-			return name, args[:n-1], fn
-		}
-	}
-	return name, args, nil
+	return name, event[1:]
 }
 
 // failure is the reply object of a failed call.
@@ -262,7 +256,7 @@ type errorEvent struct {
 
 // answer routes a reply: to the ack callback when there is one; else to the route's
 // answer event (ack:<messageId>), its unacked success event, or the error event.
-func (h *Hub) answer(s *socket.Socket, name string, r route, payload any, ack socket.Ack, reply any, err error) {
+func (h *Hub) answer(s *socket.Socket, name string, r route, payload any, ackID *uint64, reply any, err error) {
 	var fail *chat.Error
 	if err != nil {
 		fail = chat.AsError(err)
@@ -275,8 +269,8 @@ func (h *Hub) answer(s *socket.Socket, name string, r route, payload any, ack so
 		h.opts.Observer.Replied(name, "")
 	}
 	switch {
-	case ack != nil:
-		ack([]any{reply}, nil)
+	case ackID != nil:
+		sendAck(s, *ackID, reply)
 	case r.answerTo != nil && r.answerTo(payload) != "":
 		_ = s.Emit(r.answerTo(payload), reply)
 	case fail != nil:
@@ -287,22 +281,56 @@ func (h *Hub) answer(s *socket.Socket, name string, r route, payload any, ack so
 	}
 }
 
+// sendAck answers the event with ack id id, once, with reply: the client's callback gets
+// reply as its one argument. As the library's ack callback, it sends nothing once the
+// socket is disconnected.
+func sendAck(s *socket.Socket, id uint64, reply any) {
+	if !s.Connected() {
+		return
+	}
+	transport.Write(s, newAck(id, reply))
+}
+
+// newAck is the ACK packet answering id with reply, made with its id and data array in
+// one allocation instead of three.
+func newAck(id uint64, reply any) *parser.Packet {
+	a := &ackPacket{id: id, data: [1]any{reply}}
+	a.packet = parser.Packet{Type: parser.ACK, Id: &a.id, Data: a.data[:]}
+	return &a.packet
+}
+
+// ackPacket is what newAck allocates.
+type ackPacket struct {
+	packet parser.Packet
+	id     uint64
+	data   [1]any
+}
+
 // Emit implements chat.Broadcaster on the namespace's adapter (which reaches every node
 // in a cluster). It hands the packet to the adapter as the library's BroadcastOperator
 // would, without building an operator and copying its room sets on every To, Except and
 // Volatile: chat events are never reserved names and never ask for acks.
 func (h *Hub) Emit(ref chat.RoomRef, event string, payload any, o chat.EmitOptions) {
-	opts := &socket.BroadcastOptions{
-		Rooms:  types.NewSet(socket.Room(ref.Room)),
-		Except: types.NewSet[socket.Room](),
-		Flags:  &socket.BroadcastFlags{},
-	}
+	b := new(broadcast)
+	b.rooms.Add(socket.Room(ref.Room))
 	if o.ExceptSocket != "" {
-		opts.Except.Add(socket.Room(o.ExceptSocket))
+		b.except.Add(socket.Room(o.ExceptSocket))
 	}
-	opts.Flags.Volatile = o.Volatile
+	b.flags.Volatile = o.Volatile
+	b.opts = socket.BroadcastOptions{Rooms: &b.rooms, Except: &b.except, Flags: &b.flags}
+	b.data = [2]any{event, payload}
+	b.packet = parser.Packet{Type: parser.EVENT, Data: b.data[:]}
 	h.opts.Observer.EventOut(event)
-	h.io.Of(ref.Namespace, nil).Adapter().Broadcast(&parser.Packet{Type: parser.EVENT, Data: []any{event, payload}}, opts)
+	h.io.Of(ref.Namespace, nil).Adapter().Broadcast(&b.packet, &b.opts)
+}
+
+// broadcast is what one Emit hands the adapter, in one allocation instead of six.
+type broadcast struct {
+	packet        parser.Packet
+	data          [2]any
+	opts          socket.BroadcastOptions
+	rooms, except types.Set[socket.Room]
+	flags         socket.BroadcastFlags
 }
 
 // Close stops taking client events, lets the events already queued finish, disconnects

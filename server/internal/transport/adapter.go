@@ -37,40 +37,58 @@ func (a *adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 		flags = opts.Flags
 	}
 	p.Nsp = a.Nsp().Name()
-	encoded := a.Nsp().Server().Encoder().Encode(p)
-	text, ok := singleText(encoded)
+	m, ok := encodeMessage(a.Nsp().Server().Encoder(), p)
 	if !ok { // binary attachments: the library's path
 		a.Adapter.Broadcast(p, opts)
 		return
 	}
-	frame := newFrame(opText, engineMessage, text.Bytes())
-	fallback := libraryWrite{encoded: encoded, flags: flags, frame: frame}
+	fallback := libraryWrite{m: &m, flags: flags}
 	a.each(opts, func(s *socket.Socket) {
 		if notify := s.NotifyOutgoingListeners(); notify != nil {
 			notify(p)
 		}
-		conn := s.Conn()
-		w, mine := conn.Transport().(*websocket)
-		if mine && w.enqueueBroadcast(frame) {
-			return
-		}
-		s.Client().WriteToEngine(encoded, fallback.options())
-		if mine && conn.Transport() == w {
-			// That write went through the engine's buffer on this transport, so
-			// whatever the engine held for it (packets buffered during the upgrade
-			// or while congested) is now ahead of it in the queue.
-			w.engineDrained()
-		}
+		deliver(s, &m, fallback.options)
 	})
+}
+
+// Write sends p to s as the library's Socket.packet would, but as Broadcast sends each
+// receiver a broadcast: a text packet is framed and queued straight on s's transport
+// when that is this package's websocket and the engine holds nothing for it; anything
+// else goes through the engine (which drops it once the connection is closing).
+func Write(s *socket.Socket, p *parser.Packet) {
+	p.Nsp = s.Nsp().Name()
+	m, ok := encodeMessage(s.Nsp().Server().Encoder(), p)
+	if !ok {
+		s.Client().WriteToEngine(m.buffers(), &socket.WriteOptions{})
+		return
+	}
+	deliver(s, &m, func() *socket.WriteOptions { return &socket.WriteOptions{} })
+}
+
+// deliver queues m's frame on s's transport when it is this package's websocket and that
+// keeps the connection's order; else it writes m through the engine with the options
+// opts makes.
+func deliver(s *socket.Socket, m *message, opts func() *socket.WriteOptions) {
+	conn := s.Conn()
+	w, mine := conn.Transport().(*websocket)
+	if mine && w.enqueueBroadcast(m.frame) {
+		return
+	}
+	s.Client().WriteToEngine(m.buffers(), opts())
+	if mine && conn.Transport() == w {
+		// That write went through the engine's buffer on this transport, so whatever the
+		// engine held for it (packets buffered during the upgrade or while congested) is
+		// now ahead of it in the queue.
+		w.engineDrained()
+	}
 }
 
 // libraryWrite is how a broadcast goes through the library to a receiver the frame cannot
 // be queued on; its options are built for the first such receiver only.
 type libraryWrite struct {
-	encoded []types.BufferInterface
-	flags   *socket.BroadcastFlags
-	frame   []byte
-	opts    *socket.WriteOptions
+	m     *message
+	flags *socket.BroadcastFlags
+	opts  *socket.WriteOptions
 }
 
 // options are the write options of the library's path: the pre-encoded Engine.IO packet
@@ -78,7 +96,7 @@ type libraryWrite struct {
 // this package's frame cache maps back to the frame.
 func (l *libraryWrite) options() *socket.WriteOptions {
 	if l.opts == nil {
-		pre := types.NewStringBuffer(slices.Clip(l.frame[len(l.frame)-len(l.encoded[0].Bytes())-len(engineMessage):]))
+		pre := types.NewStringBuffer(slices.Clip(l.m.frame[len(l.m.frame)-len(l.m.text)-len(engineMessage):]))
 		l.opts = &socket.WriteOptions{
 			Options:    packet.Options{Compress: l.flags.Compress, WsPreEncodedFrame: pre},
 			Volatile:   l.flags.Volatile,

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"sync/atomic"
 
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
@@ -49,6 +50,59 @@ func newFrame(opcode byte, parts ...[]byte) []byte {
 		f = append(f, p...)
 	}
 	return f
+}
+
+// message is a packet encoded for the wire: its frame (an Engine.IO message carrying the
+// packet's text) and its encoded buffers for the engine, made from the text when first
+// needed. A packet with binary attachments has no frame, only its buffers.
+type message struct {
+	frame   []byte
+	text    []byte // the packet's text, the end of frame
+	encoded []types.BufferInterface
+}
+
+// buffers are the packet's encoded buffers, for the library's write path.
+func (m *message) buffers() []types.BufferInterface {
+	if m.encoded == nil {
+		m.encoded = []types.BufferInterface{types.NewStringBuffer(m.text)}
+	}
+	return m.encoded
+}
+
+// textAppender is an encoder that appends a packet's text encoding to a buffer, and
+// reports false for a packet it does not encode as one text buffer (iohub's sioparser).
+type textAppender interface {
+	AppendText(dst []byte, p *parser.Packet) ([]byte, bool)
+}
+
+// maxHeaderLen is the length of the longest frame header.
+const maxHeaderLen = 10
+
+// frameSizeHint is the capacity a frame encoded in place starts with: a chat message's
+// broadcast or reply fits.
+const frameSizeHint = 512
+
+// encodeMessage encodes p with enc. ok is false when p has binary attachments (m then
+// holds only its buffers). An encoder that can append p's text writes it straight into
+// the frame, in one allocation: the header goes in front once the payload's length is
+// known. Any other encodes p, and the frame is built from its text.
+func encodeMessage(enc parser.Encoder, p *parser.Packet) (m message, ok bool) {
+	if a, can := enc.(textAppender); can {
+		buf := append(make([]byte, maxHeaderLen, frameSizeHint), engineMessage...)
+		if buf, ok = a.AppendText(buf, p); ok {
+			var header [maxHeaderLen]byte
+			h := appendHeader(header[:0], opText, len(buf)-maxHeaderLen)
+			start := maxHeaderLen - len(h)
+			copy(buf[start:], h)
+			return message{frame: buf[start:], text: buf[maxHeaderLen+len(engineMessage):]}, true
+		}
+	}
+	encoded := enc.Encode(p)
+	text, ok := singleText(encoded)
+	if !ok {
+		return message{encoded: encoded}, false
+	}
+	return message{frame: newFrame(opText, engineMessage, text.Bytes()), text: text.Bytes(), encoded: encoded}, true
 }
 
 // dataOpcode is the opcode of an Engine.IO buffer: text for string buffers (the library's

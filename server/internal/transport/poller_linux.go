@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/iohub/iohub/internal/stackpad"
 )
 
 // poller waits for input on idle connections with one epoll goroutine, so an idle
@@ -196,6 +198,8 @@ const idleReader = time.Second
 // grows deep; a goroutine per wake-up grew a fresh stack for every message of a client
 // that waits for each ack.
 func (p *poller) reader(w *websocket) {
+	var pad stackpad.Pad // the reader's stack outlives collections while it waits
+	stackpad.Hold(&pad)
 	idle := time.NewTimer(idleReader)
 	defer idle.Stop()
 	for {

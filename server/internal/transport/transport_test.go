@@ -13,8 +13,11 @@ import (
 	"time"
 
 	ws "github.com/gorilla/websocket"
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"github.com/iohub/iohub/server/internal/sioparser"
 )
 
 // testServer is a Socket.IO server on this package's transports, served like iohub does.
@@ -365,19 +368,81 @@ func TestClientCloseFrameIsAnswered(t *testing.T) {
 	}
 }
 
+// writeAck answers s's event id with Write, as iohub answers its clients' callbacks.
+func writeAck(s *socket.Socket, id uint64, data ...any) {
+	Write(s, &parser.Packet{Type: parser.ACK, Id: &id, Data: data})
+}
+
+// withIohubParser configures iohub's parser, which encodes text packets straight into
+// their frames.
+func withIohubParser(o *socket.ServerOptions) { o.SetParser(sioparser.New()) }
+
+func TestWriteKeepsOrderWithBroadcastsAndEmits(t *testing.T) {
+	for name, configure := range map[string]func(*socket.ServerOptions){"library parser": nil, "iohub parser": withIohubParser} {
+		t.Run(name, func(t *testing.T) { testWriteKeepsOrder(t, configure) })
+	}
+}
+
+func testWriteKeepsOrder(t *testing.T, configure func(*socket.ServerOptions)) {
+	ts := newTestServer(t, configure)
+	c, s := ts.connect(t)
+	s.Join("room")
+	for i := range 50 {
+		_ = ts.io.To("room").Emit("room", i)
+		writeAck(s, uint64(i), "ack", i)
+		_ = s.Emit("direct", i)
+	}
+	writeAck(s, 99, []byte{1}) // binary attachments go through the engine, in order
+	for i := range 50 {
+		c.expectPrefix(ws.TextMessage, fmt.Sprintf(`42["room",%d]`, i))
+		c.expectPrefix(ws.TextMessage, fmt.Sprintf(`43%d["ack",%d]`, i, i))
+		c.expectPrefix(ws.TextMessage, fmt.Sprintf(`42["direct",%d]`, i))
+	}
+	c.expectPrefix(ws.TextMessage, `461-99[{"_placeholder":true,"num":0}]`)
+	if got := c.expectPrefix(ws.BinaryMessage, ""); !bytes.Equal(got, []byte{1}) {
+		t.Fatalf("binary attachment %v", got)
+	}
+}
+
+func TestWriteOverPollingGoesThroughTheEngine(t *testing.T) {
+	ts := newTestServer(t, withIohubParser)
+	base, _ := pollingSession(t, ts)
+	s := <-ts.connected
+	writeAck(s, 5, "polled")
+	if got := httpGet(t, base); got != `435["polled"]` {
+		t.Fatalf("poll got %q, want the ack", got)
+	}
+}
+
+func TestWriteAfterDisconnectSendsNothing(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c, s := ts.connect(t)
+	s.Disconnect(true)
+	writeAck(s, 1, "late")
+	c.expectPrefix(ws.TextMessage, "41")
+	c.expectClosed()
+}
+
+// A text packet is encoded straight into its frame: one allocation with iohub's parser.
+func TestEncodeMessageInPlace(t *testing.T) {
+	enc := sioparser.New().NewEncoder()
+	p := &parser.Packet{Type: parser.ACK, Nsp: "/chat", Id: new(uint64(12)), Data: []any{"ok"}}
+	m, ok := encodeMessage(enc, p)
+	if want := "\x81\x10" + `43/chat,12["ok"]`; !ok || string(m.frame) != want || string(m.text) != want[3:] {
+		t.Fatalf("frame %q text %q ok %v, want %q", m.frame, m.text, ok, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { encodeMessage(enc, p) }); n > 1 {
+		t.Fatalf("%v allocations, want 1", n)
+	}
+	long := &parser.Packet{Type: parser.EVENT, Data: []any{strings.Repeat("x", 70000)}}
+	if m, ok := encodeMessage(enc, long); !ok || !bytes.Equal(m.frame[:10], []byte{0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x76}) {
+		t.Fatalf("long frame header % x", m.frame[:10])
+	}
+}
+
 func TestPollingUpgradesToWebSocket(t *testing.T) {
 	ts := newTestServer(t, nil)
-	base := ts.srv.URL + "/socket.io/?EIO=4&transport=polling"
-	open := httpGet(t, base)
-	i := strings.Index(open, `"sid":"`)
-	if !strings.HasPrefix(open, "0{") || i < 0 {
-		t.Fatalf("handshake %q", open)
-	}
-	sid := open[i+7 : i+7+strings.IndexByte(open[i+7:], '"')]
-	httpPost(t, base+"&sid="+sid, "40")
-	if got := httpGet(t, base+"&sid="+sid); !strings.HasPrefix(got, "40{") {
-		t.Fatalf("connect reply %q", got)
-	}
+	_, sid := pollingSession(t, ts)
 	s := <-ts.connected
 
 	c := ts.dial(t, sid)
@@ -404,6 +469,25 @@ func TestPollingUpgradesToWebSocket(t *testing.T) {
 			t.Fatalf("unexpected %q", msg)
 		}
 	}
+}
+
+// pollingSession opens a polling session connected to namespace "/" and returns its
+// polling URL and session id.
+func pollingSession(t *testing.T, ts *testServer) (u, sid string) {
+	t.Helper()
+	base := ts.srv.URL + "/socket.io/?EIO=4&transport=polling"
+	open := httpGet(t, base)
+	i := strings.Index(open, `"sid":"`)
+	if !strings.HasPrefix(open, "0{") || i < 0 {
+		t.Fatalf("handshake %q", open)
+	}
+	sid = open[i+7 : i+7+strings.IndexByte(open[i+7:], '"')]
+	u = base + "&sid=" + sid
+	httpPost(t, u, "40")
+	if got := httpGet(t, u); !strings.HasPrefix(got, "40{") {
+		t.Fatalf("connect reply %q", got)
+	}
+	return u, sid
 }
 
 func httpGet(t *testing.T, u string) string {
