@@ -105,7 +105,9 @@ func (s *socket) ReadyState() string {
 }
 
 func (s *socket) SetReadyState(state string) {
-	socketLog.Debug("readyState updated from %s to %s", s.ReadyState(), state)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		socketLog.Debug("readyState updated from %s to %s", s.ReadyState(), state)
+	}
 
 	s.readyState.Store(state)
 }
@@ -280,7 +282,9 @@ func (s *socket) onError(err error) {
 // within `this.pingTimeout` or closes connection.
 func (s *socket) schedulePing() {
 	s.pingIntervalTimer.Store(utils.SetTimeout(func() {
-		socketLog.Debug("writing ping packet - expecting pong within %dms", int64(s.server.Opts().PingTimeout()/time.Millisecond))
+		if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+			socketLog.Debug("writing ping packet - expecting pong within %dms", int64(s.server.Opts().PingTimeout()/time.Millisecond))
+		}
 		s.sendPacket(packet.PING, nil, nil, nil)
 		s.resetPingTimeout()
 	}, s.server.Opts().PingInterval()))
@@ -344,7 +348,9 @@ func (s *socket) onDrain() {
 
 // Upgrades socket to the given transport
 func (s *socket) MaybeUpgrade(transport transports.Transport) {
-	socketLog.Debug(`might upgrade socket transport from "%s" to "%s"`, s.Transport().Name(), transport.Name())
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		socketLog.Debug(`might upgrade socket transport from "%s" to "%s"`, s.Transport().Name(), transport.Name())
+	}
 
 	s.upgrading.Store(true)
 
@@ -631,7 +637,9 @@ func (s *socket) Close(discard bool) {
 
 // Closes the underlying transport.
 func (s *socket) closeTransport(discard bool) {
-	socketLog.Debug("closing the transport (discard? %t)", discard)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		socketLog.Debug("closing the transport (discard? %t)", discard)
+	}
 	if discard {
 		s.Transport().Discard()
 	}
