@@ -310,7 +310,9 @@ func (bs *baseServer) Handshake(transportName string, ctx *types.HttpContext) (*
 	}
 
 	id := bs.GenerateId(ctx)
-	serverLog.Debug(`handshaking client "%s" (%s)`, id, transportName)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		serverLog.Debug(`handshaking client "%s" (%s)`, id, transportName)
+	}
 
 	ctx.IdleTimeout = bs.opts.IdleTimeout()
 	transport, err := bs._proto_.CreateTransport(transportName, ctx)

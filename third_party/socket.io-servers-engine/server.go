@@ -15,6 +15,7 @@ import (
 	"github.com/zishang520/socket.io/servers/engine/v3/config"
 	"github.com/zishang520/socket.io/servers/engine/v3/errors"
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
+	"github.com/zishang520/socket.io/v3/pkg/log"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 	"github.com/zishang520/socket.io/v3/pkg/utils"
 	webtrans "github.com/zishang520/socket.io/v3/pkg/webtransport"
@@ -81,7 +82,9 @@ func (s *server) CreateTransport(transportName string, ctx *types.HttpContext) (
 
 // Handles an Engine.IO HTTP request.
 func (s *server) HandleRequest(ctx *types.HttpContext) {
-	serverLog.Debug(`handling "%s" http request "%s"`, ctx.Method(), ctx.Request().RequestURI)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		serverLog.Debug(`handling "%s" http request "%s"`, ctx.Method(), ctx.Request().RequestURI)
+	}
 
 	callback := func(codeMessage *types.CodeMessage, errorContext map[string]any) {
 		if codeMessage != nil {
@@ -385,7 +388,9 @@ func (s *server) Attach(server *types.HttpServer, opts any) {
 // Captures upgrade requests for a http.Handler, Need to handle server shutdown disconnecting client connections.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !websocket.IsWebSocketUpgrade(r) {
-		serverLog.Debug(`intercepting request for path "%s"`, utils.CleanPath(r.URL.Path))
+		if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+			serverLog.Debug(`intercepting request for path "%s"`, utils.CleanPath(r.URL.Path))
+		}
 		s.HandleRequest(types.NewHttpContext(w, r))
 	} else if s.Transports().Has(transports.WEBSOCKET) {
 		s.HandleUpgrade(types.NewHttpContext(w, r))

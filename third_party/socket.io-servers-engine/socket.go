@@ -105,7 +105,9 @@ func (s *socket) ReadyState() string {
 }
 
 func (s *socket) SetReadyState(state string) {
-	socketLog.Debug("readyState updated from %s to %s", s.ReadyState(), state)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		socketLog.Debug("readyState updated from %s to %s", s.ReadyState(), state)
+	}
 
 	s.readyState.Store(state)
 }
@@ -156,18 +158,30 @@ func (s *socket) Construct(id string, server BaseServer, transport transports.Tr
 }
 
 // Called upon transport considered open.
+// openData is the open packet's handshake. iohub patch: upstream marshals a map, which
+// costs every connection about 20 allocations (a reflect copy of each key and value and
+// the sorting of the keys); the fields here are in the map's sorted key order, so the
+// JSON is byte for byte the same.
+type openData struct {
+	MaxPayload   int64    `json:"maxPayload"`
+	PingInterval int64    `json:"pingInterval"`
+	PingTimeout  int64    `json:"pingTimeout"`
+	Sid          string   `json:"sid"`
+	Upgrades     []string `json:"upgrades"`
+}
+
 func (s *socket) onOpen() {
 	s.SetReadyState("open")
 
 	// sends an `open` packet
 	s.Transport().SetSid(s.id)
 
-	data, err := json.Marshal(map[string]any{
-		"sid":          s.id,
-		"upgrades":     s.getAvailableUpgrades(),
-		"pingInterval": int64(s.server.Opts().PingInterval() / time.Millisecond),
-		"pingTimeout":  int64(s.server.Opts().PingTimeout() / time.Millisecond),
-		"maxPayload":   s.server.Opts().MaxHttpBufferSize(),
+	data, err := json.Marshal(openData{
+		MaxPayload:   s.server.Opts().MaxHttpBufferSize(),
+		PingInterval: int64(s.server.Opts().PingInterval() / time.Millisecond),
+		PingTimeout:  int64(s.server.Opts().PingTimeout() / time.Millisecond),
+		Sid:          s.id,
+		Upgrades:     s.getAvailableUpgrades(),
 	})
 
 	if err != nil {
@@ -268,7 +282,9 @@ func (s *socket) onError(err error) {
 // within `this.pingTimeout` or closes connection.
 func (s *socket) schedulePing() {
 	s.pingIntervalTimer.Store(utils.SetTimeout(func() {
-		socketLog.Debug("writing ping packet - expecting pong within %dms", int64(s.server.Opts().PingTimeout()/time.Millisecond))
+		if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+			socketLog.Debug("writing ping packet - expecting pong within %dms", int64(s.server.Opts().PingTimeout()/time.Millisecond))
+		}
 		s.sendPacket(packet.PING, nil, nil, nil)
 		s.resetPingTimeout()
 	}, s.server.Opts().PingInterval()))
@@ -332,7 +348,9 @@ func (s *socket) onDrain() {
 
 // Upgrades socket to the given transport
 func (s *socket) MaybeUpgrade(transport transports.Transport) {
-	socketLog.Debug(`might upgrade socket transport from "%s" to "%s"`, s.Transport().Name(), transport.Name())
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		socketLog.Debug(`might upgrade socket transport from "%s" to "%s"`, s.Transport().Name(), transport.Name())
+	}
 
 	s.upgrading.Store(true)
 
@@ -619,7 +637,9 @@ func (s *socket) Close(discard bool) {
 
 // Closes the underlying transport.
 func (s *socket) closeTransport(discard bool) {
-	socketLog.Debug("closing the transport (discard? %t)", discard)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		socketLog.Debug("closing the transport (discard? %t)", discard)
+	}
 	if discard {
 		s.Transport().Discard()
 	}

@@ -99,19 +99,38 @@ func (a *adapter) ServerCount() int64 {
 }
 
 // AddAll adds a socket to a list of rooms.
+//
+// iohub patch: the socket's and the room's sets are built only when missing (upstream built
+// both on every call and dropped them when they existed), and the room events are emitted
+// only when something listens (see emits).
 func (a *adapter) AddAll(id SocketId, rooms *types.Set[Room]) {
-	_rooms, _ := a.sids.LoadOrStore(id, types.NewSet[Room]())
+	_rooms, ok := a.sids.Load(id)
+	if !ok {
+		_rooms, _ = a.sids.LoadOrStore(id, types.NewSet[Room]())
+	}
 	for _, room := range rooms.Keys() {
 		_rooms.Add(room)
-		ids, ok := a.rooms.LoadOrStore(room, types.NewSet[SocketId]())
+		ids, ok := a.rooms.Load(room)
 		if !ok {
-			a.Emit("create-room", room)
+			ids, ok = a.rooms.LoadOrStore(room, types.NewSet[SocketId]())
+			if !ok && a.emits("create-room") {
+				a.Emit("create-room", room)
+			}
 		}
 		if !ids.Has(id) {
 			ids.Add(id)
-			a.Emit("join-room", room, id)
+			if a.emits("join-room") {
+				a.Emit("join-room", room, id)
+			}
 		}
 	}
+}
+
+// emits reports whether anything listens to the adapter's event evt. iohub patch: the
+// room events' arguments are boxed for Emit even when nothing listens (iohub listens to
+// create-room and delete-room only in cluster mode, to join-room and leave-room never).
+func (a *adapter) emits(evt types.EventName) bool {
+	return a.ListenerCount(evt) > 0
 }
 
 // Del removes a socket from a room.
@@ -124,11 +143,11 @@ func (a *adapter) Del(id SocketId, room Room) {
 
 func (a *adapter) _del(room Room, id SocketId) {
 	if ids, ok := a.rooms.Load(room); ok {
-		if ids.Delete(id) {
+		if ids.Delete(id) && a.emits("leave-room") {
 			a.Emit("leave-room", room, id)
 		}
 		if ids.Len() == 0 {
-			if _, ok := a.rooms.LoadAndDelete(room); ok {
+			if _, ok := a.rooms.LoadAndDelete(room); ok && a.emits("delete-room") {
 				a.Emit("delete-room", room)
 			}
 		}

@@ -82,7 +82,9 @@ func (c *Client) setup() {
 // connect connects a client to a namespace with optional auth parameters.
 func (c *Client) connect(name string, auth map[string]any) {
 	if _, ok := c.server._nsps.Load(name); ok {
-		client_log.Debug("connecting to namespace %s", name)
+		if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+			client_log.Debug("connecting to namespace %s", name)
+		}
 		c.doConnect(name, auth)
 		return
 	}
@@ -214,7 +216,9 @@ func (c *Client) onerror(args ...any) {
 
 // onclose is called upon transport close.
 func (c *Client) onclose(args ...any) {
-	client_log.Debug("client close with reason %v", args[0])
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		client_log.Debug("client close with reason %v", args[0])
+	}
 
 	// ignore a potential subsequent `close` event
 	c.destroy()

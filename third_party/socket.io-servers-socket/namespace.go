@@ -263,7 +263,9 @@ func (n *namespace) Except(room ...Room) *BroadcastOperator {
 
 // Adds a new client.
 func (n *namespace) Add(client *Client, auth map[string]any, fn func(*Socket)) {
-	namespaceLog.Debug("adding socket to nsp %s", n.name)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		namespaceLog.Debug("adding socket to nsp %s", n.name)
+	}
 	socket := n._createSocket(client, auth)
 	if connectionStateRecovery := n.server.Opts().ConnectionStateRecovery(); connectionStateRecovery != nil && connectionStateRecovery.SkipMiddlewares() && socket.Recovered() && client.Conn().ReadyState() == "open" {
 		n._doConnect(socket, fn)

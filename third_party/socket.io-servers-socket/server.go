@@ -507,7 +507,9 @@ func (s *Server) Bind(egs engine.BaseServer) *Server {
 // onconnection is called with each incoming transport connection.
 func (s *Server) onconnection(conns ...any) {
 	conn := slices.TryGetAny[engine.Socket](conns, 0)
-	serverLog.Debug("incoming connection with id %s", conn.Id())
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		serverLog.Debug("incoming connection with id %s", conn.Id())
+	}
 	client := NewClient(s, conn)
 	if conn.Protocol() == 3 {
 		client.connect("/", nil)

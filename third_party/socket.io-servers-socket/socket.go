@@ -474,13 +474,17 @@ func (s *Socket) Join(rooms ...Room) {
 	if !s.canJoin.Load() {
 		return
 	}
-	socketLog.Debug("join room %s", rooms)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		socketLog.Debug("join room %s", rooms)
+	}
 	s.adapter.AddAll(s.id, types.NewSet(rooms...))
 }
 
 // Leave removes the socket from a room.
 func (s *Socket) Leave(room Room) {
-	socketLog.Debug("leave room %s", room)
+	if log.DEBUG.Load() { // iohub patch: see README.iohub.md (debug arguments)
+		socketLog.Debug("leave room %s", room)
+	}
 	s.adapter.Del(s.id, room)
 }
 

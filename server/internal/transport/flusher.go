@@ -23,9 +23,13 @@ const flushChunk = 32
 // close; a connection whose socket is full is handed to its own blocking writer
 // (websocket.write) and leaves the flusher.
 type flusher struct {
-	mu      sync.Mutex
-	queue   []*websocket // connections with work, in the order they got it
-	running int          // goroutines in run
+	mu sync.Mutex
+	// queue[head:] are the connections with work, in the order they got it; queue's
+	// backing array is reused once they are all taken, unless a burst grew it beyond
+	// maxSpare.
+	queue   []*websocket
+	head    int
+	running int // goroutines in run
 }
 
 // ready queues w, whose writing flag the caller has just set, and starts a goroutine
@@ -34,7 +38,7 @@ func (f *flusher) ready(w *websocket) {
 	f.mu.Lock()
 	f.queue = append(f.queue, w)
 	start := f.running == 0 ||
-		(len(f.queue) > f.running*flushChunk && f.running < runtime.GOMAXPROCS(0))
+		(len(f.queue)-f.head > f.running*flushChunk && f.running < runtime.GOMAXPROCS(0))
 	if start {
 		f.running++
 	}
@@ -55,16 +59,13 @@ func (f *flusher) run() {
 	var chunk []*websocket
 	for {
 		f.mu.Lock()
-		n := min(len(f.queue), flushChunk)
-		if n == 0 {
+		chunk = f.take(chunk[:0])
+		if len(chunk) == 0 {
 			f.running--
-			f.queue = nil // drop the backing array an earlier burst grew
 			f.mu.Unlock()
 			return
 		}
-		chunk = append(chunk[:0], f.queue[:n]...)
-		f.queue = f.queue[n:]
-		more := len(f.queue) > 0
+		more := len(f.queue) > f.head
 		f.mu.Unlock()
 
 		for _, w := range chunk {
@@ -75,4 +76,29 @@ func (f *flusher) run() {
 			y.yield()
 		}
 	}
+}
+
+// take moves up to flushChunk connections from the queue to dst and returns it. The
+// queue's backing array is kept for the next connections: it used to be dropped whenever
+// the queue emptied, and regrown (1, 2, 4, ... entries) by the next burst, about ten
+// allocations per connection in a connect storm; one a burst grew beyond maxSpare is
+// dropped. Call with f.mu held.
+func (f *flusher) take(dst []*websocket) []*websocket {
+	taken := f.queue[f.head:min(len(f.queue), f.head+flushChunk)]
+	dst = append(dst, taken...)
+	clear(taken)
+	f.head += len(taken)
+	switch {
+	case f.head == len(f.queue):
+		f.queue, f.head = f.queue[:0], 0
+		if cap(f.queue) > maxSpare {
+			f.queue = nil
+		}
+	case f.head >= len(f.queue)/2:
+		// The taken half goes, so a queue that never empties does not grow without bound.
+		n := copy(f.queue, f.queue[f.head:])
+		clear(f.queue[n:])
+		f.queue, f.head = f.queue[:n], 0
+	}
+	return dst
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -619,5 +620,67 @@ func TestReleasingWriterForgetsTheResponseAfterHijack(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The transport takes the upgrade response from the hijacked connection and queues it
+// ahead of the open packet (every dial here reads it first); until then the connection
+// holds it back.
+func TestHeldConnHoldsTheFirstWriteUntilTaken(t *testing.T) {
+	server, client := net.Pipe()
+	defer func() { _ = client.Close() }()
+	c := &heldConn{Conn: server}
+	// net.Pipe has no buffer: a write that reached it would block until client reads.
+	if n, err := c.Write([]byte("HTTP/1.1 101")); n != 12 || err != nil {
+		t.Fatalf("first write: %d %v", n, err)
+	}
+	if held := c.takeHeld(); string(held) != "HTTP/1.1 101" {
+		t.Fatalf("held %q", held)
+	}
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 16)
+		n, _ := io.ReadFull(client, b[:5])
+		got <- string(b[:n])
+	}()
+	if _, err := c.Write([]byte("frame")); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "frame" {
+		t.Fatalf("after takeHeld the connection got %q", s)
+	}
+}
+
+// When no transport takes the upgrade response (a handler other than the engine's
+// websocket transport upgraded the request), it is sent ahead of the next write, or once
+// the handler returns.
+func TestUpgradeResponseSentWithoutTransport(t *testing.T) {
+	conns := make(chan *ws.Conn, 1)
+	up := ws.Upgrader{}
+	srv := httptest.NewServer(ReleaseOnHijack(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		if r.URL.Query().Has("greet") {
+			_ = c.WriteMessage(ws.TextMessage, []byte("hello"))
+		}
+		conns <- c
+	})))
+	defer srv.Close()
+	d := ws.Dialer{HandshakeTimeout: 10 * time.Second}
+	for _, query := range []string{"", "?greet"} {
+		c, resp, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/"+query, nil)
+		if err != nil {
+			t.Fatalf("dial %q: %v", query, err)
+		}
+		_ = resp.Body.Close()
+		if query != "" {
+			if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "hello" {
+				t.Fatalf("message %q %v", msg, err)
+			}
+		}
+		_ = c.Close()
+		_ = (<-conns).Close()
 	}
 }

@@ -136,6 +136,10 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	w.idleTimeout = ctx.IdleTimeout
 	w.socket = ctx.Websocket
 	w.conn = w.socket.NetConn()
+	var held []byte
+	if hc, ok := w.conn.(*heldConn); ok {
+		w.conn, held = hc.Conn, hc.takeHeld()
+	}
 	if sc, ok := w.conn.(syscall.Conn); ok {
 		w.raw, _ = sc.SyscallConn()
 	}
@@ -164,6 +168,9 @@ func (w *websocket) Construct(ctx *types.HttpContext) {
 	w.direct = !ctx.Query().Has("sid")
 	w.SetWritable(true)
 	w.SetPerMessageDeflate(nil)
+	if len(held) > 0 {
+		w.enqueue(held, false) // the upgrade response, ahead of the open packet
+	}
 	go w.read(true)
 }
 
