@@ -77,7 +77,8 @@ func ParseID(ref RoomRef, id string) (seq uint64, ok bool) {
 		return 0, false
 	}
 	var tag [tagWidth]byte
-	if putRoomTag(tag[:], ref); id[IDWidth+1:] != string(tag[:]) {
+	putRoomTag(tag[:], ref)
+	if id[IDWidth+1:] != string(tag[:]) {
 		return 0, false
 	}
 	for i := range IDWidth {

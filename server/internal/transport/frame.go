@@ -45,7 +45,7 @@ func newFrame(opcode byte, parts ...[]byte) []byte {
 	for _, p := range parts {
 		n += len(p)
 	}
-	f := appendHeader(make([]byte, 0, 10+n), opcode, n)
+	f := appendHeader(make([]byte, 0, maxHeaderLen+n), opcode, n)
 	for _, p := range parts {
 		f = append(f, p...)
 	}
