@@ -132,7 +132,9 @@ func (p *polling) onPollRequest(ctx *types.HttpContext) {
 
 	ctx.Cleanup = func() {
 		ctx.RemoveListener("close", onClose)
-		p.req.Store(nil)
+		// iohub patch: see README.iohub.md (stale cleanup). The context runs Cleanup a
+		// second time when it finalizes, which may be after the next poll request.
+		p.req.CompareAndSwap(ctx, nil)
 	}
 
 	_ = ctx.Once("close", onClose)
@@ -183,7 +185,7 @@ func (p *polling) onDataRequest(ctx *types.HttpContext) {
 
 	cleanup = func() {
 		ctx.RemoveListener("close", onClose)
-		p.dataCtx.Store(nil)
+		p.dataCtx.CompareAndSwap(ctx, nil) // iohub patch: as the poll request's Cleanup
 	}
 
 	_ = ctx.Once("close", onClose)
