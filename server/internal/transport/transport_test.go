@@ -491,9 +491,13 @@ func pollingSession(t *testing.T, ts *testServer) (u, sid string) {
 	return u, sid
 }
 
+// pollClient bounds each polling request, so a poll the server never answers fails its
+// test with the URL instead of hanging the whole run until go test's timeout.
+var pollClient = &http.Client{Timeout: 10 * time.Second}
+
 func httpGet(t *testing.T, u string) string {
 	t.Helper()
-	resp, err := http.Get(u)
+	resp, err := pollClient.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +511,7 @@ func httpGet(t *testing.T, u string) string {
 
 func httpPost(t *testing.T, u, body string) {
 	t.Helper()
-	resp, err := http.Post(u, "text/plain", strings.NewReader(body))
+	resp, err := pollClient.Post(u, "text/plain", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
