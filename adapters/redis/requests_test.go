@@ -96,9 +96,6 @@ func TestRequestsAcrossNodes(t *testing.T) {
 			})
 
 			t.Run("broadcast with acks", func(t *testing.T) {
-				if raceEnabled {
-					t.Skip("the library races on the broadcast-with-ack path (LIBRARY-NOTES.md)")
-				}
 				acks := make(chan []any, 1)
 				a.io.Timeout(waitFor).EmitWithAck("ask")(func(replies []any, err error) {
 					if err != nil {
