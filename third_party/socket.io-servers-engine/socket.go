@@ -157,7 +157,6 @@ func (s *socket) Construct(id string, server BaseServer, transport transports.Tr
 	s.onOpen()
 }
 
-// Called upon transport considered open.
 // openData is the open packet's handshake. iohub patch: upstream marshals a map, which
 // costs every connection about 20 allocations (a reflect copy of each key and value and
 // the sorting of the keys); the fields here are in the map's sorted key order, so the
@@ -170,6 +169,7 @@ type openData struct {
 	Upgrades     []string `json:"upgrades"`
 }
 
+// Called upon transport considered open.
 func (s *socket) onOpen() {
 	s.SetReadyState("open")
 

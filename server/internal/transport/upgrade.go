@@ -15,7 +15,7 @@ import (
 var errNoHijacker = errors.New("transport: response writer does not implement http.Hijacker")
 
 // ReleaseOnHijack wraps the Socket.IO handler for WebSocket upgrade requests; other
-// requests pass through untouched. It does two things:
+// requests pass through untouched. It does three things:
 //
 //   - the connection does not keep net/http's response alive: the library keeps the
 //     request's response writer for the connection's lifetime, and with it the HTTP
