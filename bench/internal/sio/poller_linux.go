@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -21,9 +22,17 @@ const maxFrame = 16 << 20
 // epoll: one read per ready connection and no goroutine wake-up per frame. A receiver then
 // costs the load tool about half the CPU per packet of a goroutine per connection, which keeps
 // the tool faster than the servers it measures.
+//
+// The loop waits for the epoll descriptor in Go's network poller rather than in a blocking
+// epoll_wait: on one core (the load tool runs pinned to one) a thread blocked in epoll_wait
+// holds the only P until the runtime's sysmon takes it back, so the goroutines with replies
+// to send stalled meanwhile. That stall made a single load process, not the server, set the
+// conns scenario's pace: two load processes on the same core connected 1.5x as fast.
 type Poller struct {
 	epfd  int
-	wake  [2]int // pipe: a byte on wake[1] stops the loop
+	ep    *os.File        // epfd, registered with Go's network poller; owns the descriptor
+	epRaw syscall.RawConn // ep's, for waiting on it
+	wake  [2]int          // pipe: a byte on wake[1] stops the loop
 	mu    sync.Mutex
 	conns map[int]*polled
 	done  chan struct{}
@@ -56,6 +65,10 @@ func NewPoller() (*Poller, error) {
 		p.closeFDs()
 		return nil, fmt.Errorf("sio: epoll_ctl wake: %w", err)
 	}
+	if err := p.pollable(); err != nil {
+		p.closeFDs()
+		return nil, err
+	}
 	go p.loop()
 	return p, nil
 }
@@ -74,10 +87,44 @@ func (p *Poller) Close() {
 	})
 }
 
+// pollable hands the epoll descriptor to Go's network poller (an epoll descriptor is
+// readable while events are ready); from then on p.ep owns it.
+func (p *Poller) pollable() error {
+	if err := syscall.SetNonblock(p.epfd, true); err != nil {
+		return fmt.Errorf("sio: epoll descriptor non-blocking: %w", err)
+	}
+	ep := os.NewFile(uintptr(p.epfd), "sio-epoll")
+	raw, err := ep.SyscallConn()
+	if err != nil {
+		_ = ep.Close()
+		p.epfd = -1
+		return fmt.Errorf("sio: epoll descriptor: %w", err)
+	}
+	p.ep, p.epRaw = ep, raw
+	return nil
+}
+
 func (p *Poller) closeFDs() {
-	for _, fd := range []int{p.epfd, p.wake[0], p.wake[1]} {
+	if p.ep != nil {
+		_ = p.ep.Close()
+	} else if p.epfd >= 0 {
+		_ = syscall.Close(p.epfd)
+	}
+	for _, fd := range p.wake {
 		_ = syscall.Close(fd)
 	}
+}
+
+// wait returns the events ready on the epoll descriptor, parking in Go's network poller
+// until there are some.
+func (p *Poller) wait(events []syscall.EpollEvent) (n int, err error) {
+	if rerr := p.epRaw.Read(func(fd uintptr) bool {
+		n, err = syscall.EpollWait(int(fd), events, 0)
+		return n > 0 || (err != nil && !errors.Is(err, syscall.EINTR))
+	}); rerr != nil {
+		return 0, fmt.Errorf("sio: waiting on epoll: %w", rerr)
+	}
+	return n, err
 }
 
 // serve reads t's frames on the poller until the connection ends.
@@ -142,10 +189,7 @@ func (p *Poller) loop() {
 	events := make([]syscall.EpollEvent, 256)
 	buf := make([]byte, 64<<10)
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
+		n, err := p.wait(events)
 		if err != nil {
 			return
 		}
