@@ -459,26 +459,44 @@ func (ss *Session) typingEvent(room string, typing bool) TypingEvent {
 	return TypingEvent{RoomID: room, UserID: ss.who.UserID, UserName: ss.who.UserName, Typing: typing}
 }
 
-// userLimits shares one send-rate limiter among a user's sockets on this node.
+// userLimits shares one send-rate limiter among a user's sockets on this node. A limiter
+// outlives the user's last socket until it would have refilled its whole burst, so that
+// reconnecting does not reset a user's limit; released limiters are dropped in the order
+// they were released, as later calls find them due.
 type userLimits struct {
-	mu    sync.Mutex
-	every rate.Limit
-	burst int
-	users map[string]*userLimit
+	mu     sync.Mutex
+	every  rate.Limit
+	burst  int
+	refill time.Duration // how long a released limiter is kept: an empty one has refilled by then
+	users  map[string]*userLimit
+	idle   []idleLimit      // released limiters, oldest release first
+	now    func() time.Time // the clock; tests set it
 }
 
 type userLimit struct {
-	lim  *rate.Limiter
-	refs int
+	lim        *rate.Limiter
+	refs       int
+	releasedAt time.Time // when refs last fell to 0
+}
+
+// idleLimit is a user whose limiter no socket held from at on.
+type idleLimit struct {
+	user string
+	at   time.Time
 }
 
 func newUserLimits(every rate.Limit, burst int) *userLimits {
-	return &userLimits{every: every, burst: burst, users: make(map[string]*userLimit)}
+	var refill time.Duration
+	if every > 0 && every != rate.Inf {
+		refill = time.Duration(float64(burst) / float64(every) * float64(time.Second))
+	}
+	return &userLimits{every: every, burst: burst, refill: refill, users: make(map[string]*userLimit), now: time.Now}
 }
 
 func (l *userLimits) acquire(user string) *rate.Limiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.prune(l.now())
 	u := l.users[user]
 	if u == nil {
 		u = &userLimit{lim: rate.NewLimiter(l.every, l.burst)}
@@ -491,11 +509,33 @@ func (l *userLimits) acquire(user string) *rate.Limiter {
 func (l *userLimits) release(user string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if u := l.users[user]; u != nil {
-		if u.refs--; u.refs <= 0 {
-			delete(l.users, user)
-		}
+	u := l.users[user]
+	if u == nil {
+		return
 	}
+	if u.refs--; u.refs <= 0 {
+		now := l.now()
+		u.releasedAt = now
+		l.idle = append(l.idle, idleLimit{user: user, at: now})
+		l.prune(now)
+	}
+}
+
+// prune drops the limiters released at least refill before now and not held since; call
+// with l.mu held.
+func (l *userLimits) prune(now time.Time) {
+	n := 0
+	for _, e := range l.idle {
+		if now.Sub(e.at) < l.refill {
+			break
+		}
+		if u := l.users[e.user]; u != nil && u.refs <= 0 && u.releasedAt.Equal(e.at) {
+			delete(l.users, e.user)
+		}
+		n++
+	}
+	clear(l.idle[:n])
+	l.idle = l.idle[n:]
 }
 
 func nonNil[T any](s []T) []T {

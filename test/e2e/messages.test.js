@@ -420,6 +420,27 @@ describe('rate limit', () => {
     assert.deepEqual(seen.map((m) => m.content), ['burst0', 'burst1', 'burst2']);
     assert.equal(d1.connected, true);
   });
+
+  test('the rate limit outlives the user\'s last socket: reconnecting does not bring a fresh burst', async (t) => {
+    const s = await h.startServer({ args: ['--limits.messages_per_second', '0.2', '--limits.message_burst', '3'] });
+    t.after(() => s.stop());
+    const room = h.uniq('rlr');
+    const sub = h.uniq('spam');
+    const first = await h.connect(t, s, { sub });
+    const watcher = await h.connect(t, s, { sub: h.uniq('watch') });
+    for (const x of [first, watcher]) await h.join(x, room);
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await h.emitAck(first, 'send_message', { roomId: room, content: `b${i}` })).success, true);
+    }
+    const gone = h.waitFor(watcher, 'user_left', (e) => e.userId === sub); // the server closed the session
+    first.close();
+    await gone;
+    const again = await h.connect(t, s, { sub });
+    await h.join(again, room);
+    h.assertFail(await h.emitAck(again, 'send_message', { roomId: room, content: 'after-reconnect' }), 'rate_limited', 'new socket of the same user');
+    const page = await h.emitAck(again, 'fetch_history', { roomId: room });
+    assert.deepEqual(page.messages.map((m) => m.content), ['b0', 'b1', 'b2']);
+  });
 });
 
 describe('fetch_history', () => {
