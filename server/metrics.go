@@ -128,7 +128,7 @@ func (c *counterCache) get(a, b string) prometheus.Counter {
 // timedStore measures every call of the store it wraps.
 type timedStore struct {
 	chat.Store
-	append, history, markRead, readState prometheus.Observer
+	append, findSent, history, markRead, readState prometheus.Observer
 }
 
 // newTimedStore wraps s. When s is a chat.AsyncAppender and async is true, so is the
@@ -138,6 +138,7 @@ func newTimedStore(s chat.Store, seconds *prometheus.HistogramVec, async bool) c
 	t := timedStore{
 		Store:     s,
 		append:    seconds.WithLabelValues("append"),
+		findSent:  seconds.WithLabelValues("find_sent"),
 		history:   seconds.WithLabelValues("history"),
 		markRead:  seconds.WithLabelValues("mark_read"),
 		readState: seconds.WithLabelValues("read_state"),
@@ -170,6 +171,11 @@ func observeSince(o prometheus.Observer, start time.Time) {
 func (t timedStore) Append(ctx context.Context, room chat.RoomRef, msg chat.Message) (chat.Message, bool, error) {
 	defer observeSince(t.append, time.Now())
 	return t.Store.Append(ctx, room, msg)
+}
+
+func (t timedStore) FindSent(ctx context.Context, room chat.RoomRef, userID, clientMessageID string) (chat.Message, bool, error) {
+	defer observeSince(t.findSent, time.Now())
+	return t.Store.FindSent(ctx, room, userID, clientMessageID)
 }
 
 func (t timedStore) History(ctx context.Context, room chat.RoomRef, before string, limit int) ([]chat.Message, bool, error) {

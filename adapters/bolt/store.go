@@ -179,6 +179,24 @@ func appendTx(v *view, ref chat.RoomRef, msg chat.Message) (chat.Message, bool, 
 	return msg, false, r.put(seq, msg)
 }
 
+// FindSent implements chat.Store. A message still on its way to the log is not found yet.
+func (s *Store) FindSent(_ context.Context, ref chat.RoomRef, userID, clientMessageID string) (msg chat.Message, found bool, err error) {
+	err = s.writer.read(func(v *view) error {
+		r := v.room(ref)
+		seq := r.duplicateOf(userID, clientMessageID)
+		if seq == 0 {
+			return nil
+		}
+		msg, err = r.message(seq)
+		found = err == nil
+		return err
+	})
+	if err != nil {
+		return chat.Message{}, false, fmt.Errorf("find sent message in room %q: %w", ref.Room, err)
+	}
+	return msg, found, nil
+}
+
 // History implements chat.Store. before is compared byte-wise, so any string works.
 func (s *Store) History(_ context.Context, ref chat.RoomRef, before string, limit int) (msgs []chat.Message, hasMore bool, err error) {
 	err = s.writer.read(func(v *view) error {

@@ -66,6 +66,21 @@ func (s *Store) Append(_ context.Context, ref chat.RoomRef, msg chat.Message) (c
 	return clone(msg), false, nil
 }
 
+// FindSent implements chat.Store.
+func (s *Store) FindSent(_ context.Context, ref chat.RoomRef, userID, clientMessageID string) (chat.Message, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.rooms[ref]
+	if r == nil {
+		return chat.Message{}, false, nil
+	}
+	seq, ok := r.dedup[dedupKey{userID, clientMessageID}]
+	if !ok {
+		return chat.Message{}, false, nil
+	}
+	return r.message(seq), true, nil
+}
+
 // History implements chat.Store. before is compared byte-wise, so any string works.
 func (s *Store) History(_ context.Context, ref chat.RoomRef, before string, limit int) ([]chat.Message, bool, error) {
 	s.mu.RLock()

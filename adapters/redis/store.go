@@ -172,6 +172,27 @@ func cursorID(room chat.RoomRef, seq any) string {
 	return chat.FormatID(room, uint64(n))
 }
 
+// FindSent implements chat.Store: the retry's de-duplication key, then the message it names.
+func (s *Store) FindSent(ctx context.Context, room chat.RoomRef, userID, clientMessageID string) (chat.Message, bool, error) {
+	k := s.keys(room)
+	seq, err := s.client.Get(ctx, k.dedup(userID, clientMessageID)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return chat.Message{}, false, nil
+	}
+	if err != nil {
+		return chat.Message{}, false, fmt.Errorf("redis store: find sent: %w", err)
+	}
+	members, err := s.client.ZRangeByScore(ctx, k.msgs(), &goredis.ZRangeBy{Min: seq, Max: seq}).Result()
+	if err != nil {
+		return chat.Message{}, false, fmt.Errorf("redis store: find sent: %w", err)
+	}
+	if len(members) == 0 {
+		return chat.Message{}, false, nil
+	}
+	msg, err := decodeMember(room, members[0])
+	return msg, err == nil, err
+}
+
 // History implements chat.Store.
 func (s *Store) History(ctx context.Context, room chat.RoomRef, before string, limit int) ([]chat.Message, bool, error) {
 	if limit <= 0 {

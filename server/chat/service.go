@@ -271,7 +271,7 @@ func (ss *Session) Close(ctx context.Context) {
 func (ss *Session) Send(ctx context.Context, req SendRequest, done func(SendReply, error)) {
 	ref, msg, err := ss.prepare(req)
 	if err != nil {
-		done(SendReply{}, err)
+		done(ss.retryReply(ctx, req, err))
 		return
 	}
 	if a, ok := ss.svc.store.(AsyncAppender); ok {
@@ -282,6 +282,25 @@ func (ss *Session) Send(ctx context.Context, req SendRequest, done func(SendRepl
 	}
 	stored, duplicate, err := ss.svc.store.Append(ctx, ref, msg)
 	done(ss.svc.published(ref, msg, stored, duplicate, err))
+}
+
+// retryReply answers a send that prepare refused with err. A rate-limited retry of a
+// message the user already stored still gets its original reply (PROTOCOL.md: retries are
+// safe): a client whose ack was lost while it sent a burst must not be told that a stored,
+// broadcast message failed. Only refused sends with a messageId pay for the store lookup.
+func (ss *Session) retryReply(ctx context.Context, req SendRequest, err error) (SendReply, error) {
+	var refused *Error
+	if req.MessageID == nil || !errors.As(err, &refused) || refused.Code != CodeRateLimited {
+		return SendReply{}, err
+	}
+	stored, found, ferr := ss.svc.store.FindSent(ctx, ss.ref(req.RoomID), ss.who.UserID, *req.MessageID)
+	if ferr != nil {
+		ss.svc.log.Error("looking up a rate-limited retry", "room", req.RoomID, "user", ss.who.UserID, "err", ferr)
+	}
+	if !found {
+		return SendReply{}, err
+	}
+	return SendReply{Success: true, Message: stored, SavedID: stored.ID}, nil
 }
 
 // sendLimiter is the user's send limiter, acquired on the session's first send: most

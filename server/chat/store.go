@@ -51,6 +51,11 @@ type Store interface {
 	// room, else the error wraps ErrNotFound and nothing is written.
 	Append(ctx context.Context, room RoomRef, msg Message) (stored Message, duplicate bool, err error)
 
+	// FindSent returns the message userID stored in the room with clientMessageID: the one
+	// a retry of it gets back from Append. found is false when there is none (or the store
+	// no longer remembers it for de-duplication).
+	FindSent(ctx context.Context, room RoomRef, userID, clientMessageID string) (msg Message, found bool, err error)
+
 	// History returns up to limit messages of the room, oldest first, strictly older than
 	// before (a message ID; "" means from the newest), and whether older ones exist.
 	History(ctx context.Context, room RoomRef, before string, limit int) (msgs []Message, hasMore bool, err error)

@@ -421,6 +421,24 @@ describe('rate limit', () => {
     assert.equal(d1.connected, true);
   });
 
+  test('a retry (same messageId) gets its original reply even while the user is rate-limited', async (t) => {
+    const s = await h.startServer({ args: ['--limits.messages_per_second', '0.1', '--limits.message_burst', '1'] });
+    t.after(() => s.stop());
+    const room = h.uniq('rlx');
+    const a = await h.connect(t, s, { sub: h.uniq('retry') });
+    const watcher = await h.connect(t, s, { sub: h.uniq('watch') });
+    for (const x of [a, watcher]) await h.join(x, room);
+    const seen = h.collect(watcher, 'new_message', (m) => m.roomId === room);
+    const messageId = h.uniq('cid');
+    const first = await h.emitAck(a, 'send_message', { roomId: room, content: 'once', messageId });
+    assert.equal(first.success, true, JSON.stringify(first));
+    const retry = await h.emitAck(a, 'send_message', { roomId: room, content: 'once', messageId });
+    assert.deepEqual(retry, first, 'the retry, sent with the burst spent, gets the original reply');
+    h.assertFail(await h.emitAck(a, 'send_message', { roomId: room, content: 'new', messageId: h.uniq('cid') }), 'rate_limited', 'a new message is still limited');
+    await h.barrier(watcher, room);
+    assert.deepEqual(seen.map((m) => m.id), [first.message.id], 'stored and broadcast once');
+  });
+
   test('the rate limit outlives the user\'s last socket: reconnecting does not bring a fresh burst', async (t) => {
     const s = await h.startServer({ args: ['--limits.messages_per_second', '0.2', '--limits.message_burst', '3'] });
     t.after(() => s.stop());

@@ -24,6 +24,7 @@ func TestStore(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"RoomsAndNamespacesIsolated", testRoomsIsolated},
 		{"RetryDeduplication", testRetryDedup},
 		{"ConcurrentRetries", testConcurrentRetries},
+		{"FindSent", testFindSent},
 		{"ReplyTo", testReplyTo},
 		{"AppendMovesAuthorCursor", testAppendMovesCursor},
 		{"HistoryPaging", testHistoryPaging},
@@ -237,6 +238,39 @@ func testRetryDedup(t *testing.T, s chat.Store) {
 				t.Fatalf("duplicate changed history from %q to %q", before, after)
 			case !tt.wantDup && (got.Content != "retried" || len(after) != len(before)+1):
 				t.Fatalf("new message %+v not stored: history %q -> %q", got, before, after)
+			}
+		})
+	}
+}
+
+// testFindSent checks that FindSent finds exactly what a retry would get back from Append.
+func testFindSent(t *testing.T, s chat.Store) {
+	first := message(roomGeneral, "alice", "original")
+	first.ClientMessageID = ptr("c1")
+	orig := store(t, s, roomGeneral, first)
+	tests := []struct {
+		name      string
+		room      chat.RoomRef
+		author    string
+		cid       string
+		wantFound bool
+	}{
+		{"same author, room and id", roomGeneral, "alice", "c1", true},
+		{"another author", roomGeneral, "bob", "c1", false},
+		{"another room", roomRandom, "alice", "c1", false},
+		{"another namespace", roomChatGeneral, "alice", "c1", false},
+		{"another id", roomGeneral, "alice", "c2", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, found, err := s.FindSent(t.Context(), tt.room, tt.author, tt.cid)
+			switch {
+			case err != nil:
+				t.Fatalf("FindSent: %v", err)
+			case found != tt.wantFound:
+				t.Fatalf("found = %t, want %t", found, tt.wantFound)
+			case found && !reflect.DeepEqual(got, orig):
+				t.Fatalf("FindSent returned %+v, want the original %+v", got, orig)
 			}
 		})
 	}
