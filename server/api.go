@@ -20,23 +20,34 @@ var reservedEvents = map[string]bool{
 	"error": true, "newListener": true, "removeListener": true,
 }
 
-// mountAPI registers the /api/v1 routes on mux.
+// mountAPI registers the /api/v1 routes on mux, and a catch-all for the rest of /api/ so
+// that every answer there, errors included, is the JSON of PROTOCOL.md (never the mux's
+// plain-text 404 or 405).
 func (s *Server) mountAPI(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/emit", s.apiAuth(s.apiEmit))
 	mux.Handle("POST /api/v1/rooms/{roomId}/messages", s.apiAuth(s.apiPostMessage))
 	mux.Handle("GET /api/v1/rooms/{roomId}/messages", s.apiAuth(s.apiHistory))
 	mux.Handle("GET /api/v1/rooms/{roomId}/users", s.apiAuth(s.apiUsers))
+	// Any method, so less specific than every route above: it only gets what they do not
+	// match (unknown paths, wrong methods). Behind apiAuth like the routes, so callers
+	// without a valid key learn nothing about which paths exist.
+	mux.Handle("/api/", s.apiAuth(apiNoRoute))
+}
+
+// apiNoRoute answers requests under /api/ that match no API route: 404 not_found.
+func apiNoRoute(r *http.Request) (int, any, error) {
+	return 0, nil, chat.Errorf(chat.CodeNotFound, "no API route for %s %s", r.Method, r.URL.Path)
 }
 
 // apiHandler is an API route: it returns the status and body to send, or an error.
 type apiHandler func(r *http.Request) (status int, body any, err error)
 
-// apiAuth checks the bearer key (404 when no key is configured, 401 when missing or
-// wrong) and writes the handler's answer as JSON.
+// apiAuth checks the bearer key (404 not_found when no key is configured, 401 when
+// missing or wrong) and writes the handler's answer as JSON.
 func (s *Server) apiAuth(h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(s.apiKeys) == 0 {
-			http.NotFound(w, r)
+			writeError(w, chat.Errorf(chat.CodeNotFound, "the HTTP API is disabled: no API key is configured (api.keys)"))
 			return
 		}
 		if !s.validAPIKey(r.Header.Get("Authorization")) {

@@ -16,6 +16,8 @@ function assertHttpError(res, status, code) {
   assert.equal(res.body.success, false, res.text);
   assert.equal(res.body.code, code, res.text);
   assert.equal(typeof res.body.error, 'string', res.text);
+  assert.ok(res.body.error.length > 0, `error must not be empty: ${res.text}`);
+  assert.match(res.headers.get('content-type') || '', /^application\/json/, `content-type of ${res.text}`);
 }
 
 describe('API keys', () => {
@@ -42,16 +44,41 @@ describe('API keys', () => {
     assert.equal((await h.http(s, 'GET', '/api/v1/rooms/x/users', { key: 'k-two' })).status, 200);
     assert.equal((await h.http(s, 'GET', '/api/v1/rooms/x/users', { key: 'k-three' })).status, 401);
   });
-  test('no key configured: the API routes answer 404', async (t) => {
+  test('no key configured: every /api/ request (routes, wrong methods, unknown paths) answers 404 not_found as JSON', async (t) => {
     const s = await h.startServer({ apiKey: false });
     t.after(() => s.stop());
     for (const key of [false, 'anything']) {
-      assert.equal((await h.http(s, 'POST', '/api/v1/emit', { body: { rooms: ['x'], event: 'e' }, key })).status, 404);
-      assert.equal((await h.http(s, 'POST', '/api/v1/rooms/x/messages', { body: { content: 'hi' }, key })).status, 404);
-      assert.equal((await h.http(s, 'GET', '/api/v1/rooms/x/messages', { key })).status, 404);
-      assert.equal((await h.http(s, 'GET', '/api/v1/rooms/x/users', { key })).status, 404);
+      assertHttpError(await h.http(s, 'POST', '/api/v1/emit', { body: { rooms: ['x'], event: 'e' }, key }), 404, 'not_found');
+      assertHttpError(await h.http(s, 'POST', '/api/v1/rooms/x/messages', { body: { content: 'hi' }, key }), 404, 'not_found');
+      assertHttpError(await h.http(s, 'GET', '/api/v1/rooms/x/messages', { key }), 404, 'not_found');
+      assertHttpError(await h.http(s, 'GET', '/api/v1/rooms/x/users', { key }), 404, 'not_found');
+      assertHttpError(await h.http(s, 'GET', '/api/v1/emit', { key }), 404, 'not_found');
+      assertHttpError(await h.http(s, 'POST', '/api/v1/nope', { body: {}, key }), 404, 'not_found');
     }
     assert.equal((await h.http(s, 'GET', '/healthz', { key: false })).status, 200);
+  });
+  test('valid key: a wrong method or an unknown path under /api/ is 404 not_found as JSON; the routes still answer', async () => {
+    for (const [m, p, body] of [
+      ['GET', '/api/v1/emit'],
+      ['PUT', '/api/v1/emit', { rooms: ['x'], event: 'e' }],
+      ['DELETE', '/api/v1/rooms/x/messages'],
+      ['POST', '/api/v1/rooms/x/users', {}],
+      ['POST', '/api/v1/nope', {}],
+      ['GET', '/api/v2/emit'],
+      ['GET', '/api/v1/rooms/a/b/users'],
+    ]) {
+      const res = await h.http(server, m, p, { body });
+      assertHttpError(res, 404, 'not_found');
+      assert.ok(res.body.error.includes(p), `the error names the path: ${res.text}`);
+    }
+    assert.equal((await h.http(server, 'GET', '/api/v1/rooms/x/users')).status, 200);
+    assertHttpError(await h.http(server, 'POST', '/api/v1/emit', { body: { rooms: [], event: 'e' } }), 400, 'bad_request');
+  });
+  test('missing or wrong key: a wrong method or an unknown path under /api/ is 401 unauthorized too (the key is checked first)', async () => {
+    for (const key of [false, 'wrong-key']) {
+      assertHttpError(await h.http(server, 'GET', '/api/v1/emit', { key }), 401, 'unauthorized');
+      assertHttpError(await h.http(server, 'POST', '/api/v1/nope', { body: {}, key }), 401, 'unauthorized');
+    }
   });
 });
 
