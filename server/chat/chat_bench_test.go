@@ -26,7 +26,7 @@ func BenchmarkMessageEncode(b *testing.B) {
 // BenchmarkPresenceChangeCoalesced is a presence change inside a room's room_users window
 // (the path every join of a burst takes after the first).
 func BenchmarkPresenceChangeCoalesced(b *testing.B) {
-	c := newRoomUsersCoalescer(time.Hour, func(RoomRef, uint64) uint64 { return 1 })
+	c := newRoomUsersCoalescer(time.Hour, func(RoomRef) {})
 	defer c.close()
 	ref := RoomRef{Namespace: "/", Room: "general"}
 	c.changed(ref)
@@ -39,7 +39,7 @@ func BenchmarkPresenceChangeCoalesced(b *testing.B) {
 // BenchmarkPresenceChangeFirst is the first change after a quiet period: the list is sent
 // at once and a window opens.
 func BenchmarkPresenceChangeFirst(b *testing.B) {
-	c := newRoomUsersCoalescer(time.Hour, func(RoomRef, uint64) uint64 { return 1 })
+	c := newRoomUsersCoalescer(time.Hour, func(RoomRef) {})
 	defer c.close()
 	ref := RoomRef{Namespace: "/", Room: "general"}
 	b.ReportAllocs()

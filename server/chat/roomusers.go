@@ -7,13 +7,17 @@ import (
 
 // roomUsersCoalescer sends room_users per room: the first change after a quiet period at
 // once, later changes within the interval folded into one trailing send (which reads the
-// list when it fires, so it carries the latest one, and is skipped when that list is the
-// one sent last).
+// list when it fires, so it carries the latest one).
+//
+// A trailing send is never skipped because its list equals the one sent last: a user who
+// left and came back within the interval yields the same list, yet the room was told
+// user_left and user_joined since, and the new socket, which joined the Socket.IO room after
+// the last send, has not seen any list (PROTOCOL.md join_room: the joiner gets room_users).
+// A join that raced the leading send may so get the same list twice; that costs at most one
+// extra broadcast per interval.
 type roomUsersCoalescer struct {
 	interval time.Duration
-	// send sends the room's list unless its fingerprint equals last (0: nothing sent yet)
-	// and returns the fingerprint of the current list.
-	send func(ref RoomRef, last uint64) uint64
+	send     func(RoomRef)
 
 	mu     sync.Mutex
 	rooms  map[RoomRef]*coalesced
@@ -23,10 +27,9 @@ type roomUsersCoalescer struct {
 type coalesced struct {
 	timer *time.Timer
 	dirty bool
-	last  uint64 // fingerprint of the list sent last
 }
 
-func newRoomUsersCoalescer(interval time.Duration, send func(RoomRef, uint64) uint64) *roomUsersCoalescer {
+func newRoomUsersCoalescer(interval time.Duration, send func(RoomRef)) *roomUsersCoalescer {
 	return &roomUsersCoalescer{interval: interval, send: send, rooms: make(map[RoomRef]*coalesced)}
 }
 
@@ -42,21 +45,13 @@ func (c *roomUsersCoalescer) changed(ref RoomRef) {
 		c.mu.Unlock()
 		return
 	}
-	st := &coalesced{timer: time.AfterFunc(c.interval, func() { c.fire(ref) })}
-	c.rooms[ref] = st
+	c.rooms[ref] = &coalesced{timer: time.AfterFunc(c.interval, func() { c.fire(ref) })}
 	c.mu.Unlock()
-	c.sent(st, c.send(ref, 0))
+	c.send(ref)
 }
 
-// sent records the fingerprint of what the room's latest send carried.
-func (c *roomUsersCoalescer) sent(st *coalesced, fingerprint uint64) {
-	c.mu.Lock()
-	st.last = fingerprint
-	c.mu.Unlock()
-}
-
-// fire ends a quiet-period window: a change seen during it is sent now and opens another
-// window; otherwise the room is forgotten.
+// fire ends a quiet-period window: a change seen during it is sent now, whatever the list,
+// and opens another window; otherwise the room is forgotten.
 func (c *roomUsersCoalescer) fire(ref RoomRef) {
 	c.mu.Lock()
 	st := c.rooms[ref]
@@ -71,9 +66,8 @@ func (c *roomUsersCoalescer) fire(ref RoomRef) {
 	}
 	st.dirty = false
 	st.timer = time.AfterFunc(c.interval, func() { c.fire(ref) })
-	last := st.last
 	c.mu.Unlock()
-	c.sent(st, c.send(ref, last))
+	c.send(ref)
 }
 
 // close stops every pending timer; later changes are ignored.

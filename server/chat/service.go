@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -443,31 +442,17 @@ func (s *Service) RoomUsers(ctx context.Context, ref RoomRef) ([]User, int, erro
 	return nonNil(users), count, nil
 }
 
-// sendRoomUsers broadcasts the room's user list unless its fingerprint is last, and
-// returns the fingerprint (last again when the list could not be read).
-func (s *Service) sendRoomUsers(ref RoomRef, last uint64) uint64 {
+// sendRoomUsers broadcasts the room's user list; a list that cannot be read is logged and
+// not sent (the next change sends the room's list again).
+func (s *Service) sendRoomUsers(ref RoomRef) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	users, count, err := s.RoomUsers(ctx, ref)
 	if err != nil {
 		s.log.Error("room_users", "namespace", ref.Namespace, "room", ref.Room, "err", err)
-		return last
+		return
 	}
-	fp := usersFingerprint(users, count)
-	if fp != last {
-		s.out.Emit(ref, EventRoomUsers, RoomUsersEvent{RoomID: ref.Room, Users: users, Count: count}, EmitOptions{})
-	}
-	return fp
-}
-
-// usersFingerprint hashes a users list and count; never 0, which means "nothing sent".
-func usersFingerprint(users []User, count int) uint64 {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%d", count)
-	for _, u := range users {
-		fmt.Fprintf(h, "\x00%s\x00%s", u.UserID, u.UserName)
-	}
-	return h.Sum64() | 1
+	s.out.Emit(ref, EventRoomUsers, RoomUsersEvent{RoomID: ref.Room, Users: users, Count: count}, EmitOptions{})
 }
 
 func (ss *Session) userEvent(room string) UserEvent {

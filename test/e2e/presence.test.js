@@ -163,6 +163,40 @@ test('disconnect: user_left and room_users only when the user\'s last socket in 
   }
 });
 
+test('room_users follows a leave and re-join within the interval: the new socket and the room get the list again', async (t) => {
+  const room = h.uniq('ru');
+  const ua = 'ra-' + h.uniq('x');
+  const ub = 'rb-' + h.uniq('x');
+  const a = await h.connect(t, server, { sub: ua, name: 'A' });
+  const b1 = await h.connect(t, server, { sub: ub, name: 'B' });
+  const b2 = await h.connect(t, server, { sub: ub, name: 'B' });
+  const first = waitUsers(a, room, [ua]);
+  await h.join(a, room);
+  await first;
+  // wait out the interval so b1's join opens a new coalescing window (nothing else to wait on)
+  await h.sleep(INTERVAL + 500);
+
+  // b1 joins: the list [A, B] goes out at once and a window opens
+  const both = waitUsers(a, room, [ua, ub]);
+  await h.join(b1, room);
+  await both;
+  await h.sleep(200);
+
+  // within that window b1 disconnects and b2, B's new socket, joins: the list is [A, B] again
+  const left = h.waitFor(a, 'user_left', (e) => e.roomId === room && e.userId === ub);
+  h.closeSocket(b1);
+  await left;
+  const usersAtA = waitUsers(a, room, [ua, ub]); // only lists that arrive after user_left
+  const usersAtB2 = waitUsers(b2, room, [ua, ub]);
+  const joinedAtA = h.waitFor(a, 'user_joined', (e) => e.roomId === room && e.userId === ub);
+  const r = await h.join(b2, room);
+  assert.deepEqual(sortedIds(r.users), [ua, ub].sort(), 'the reply carries the list');
+  await joinedAtA;
+  const expected = [{ userId: ua, userName: 'A' }, { userId: ub, userName: 'B' }];
+  assert.deepEqual((await usersAtB2).users, expected, 'the joiner b2 gets room_users');
+  assert.deepEqual((await usersAtA).users, expected, 'user_left / user_joined are followed by room_users');
+});
+
 test('room_users is coalesced: a burst of joins yields at most a leading and one trailing list with the final state', async (t) => {
   const room = h.uniq('burst');
   const obsId = 'o-' + h.uniq('x');
