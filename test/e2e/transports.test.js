@@ -240,6 +240,49 @@ test('socketio.ping_interval / ping_timeout: a client that stops answering pings
   assert.equal(watcher.connected, true, `watcher disconnected: ${watcherGone}`);
 });
 
+test('socketio.ping_interval / ping_timeout over EIO3: socket.io-client@2 pings, the server pongs, the socket stays connected ({websocket,polling})', async (t) => {
+  // Engine.IO 3 turns the heartbeat round: the CLIENT sends ping (2) every pingInterval and
+  // closes the connection ("ping timeout") unless pong (3) comes back within pingTimeout.
+  // socket.io-client@2's Manager re-emits the engine's pong on every Socket as 'pong'.
+  const s = await h.startServer({ args: ['--socketio.ping_interval', '300ms', '--socketio.ping_timeout', '400ms'] });
+  t.after(() => s.stop());
+  const ROUNDS = 3;
+  const room = h.uniq('hb3');
+  const clients = [];
+  for (const transport of ['websocket', 'polling']) {
+    const socket = await h.connect(t, s, { client: 'v2', transport, sub: h.uniq(`hb3-${transport}`) });
+    const c = { transport, socket, id: socket.id, pongs: [], disconnects: [] };
+    socket.on('pong', (latency) => c.pongs.push(latency));
+    socket.on('disconnect', (reason) => c.disconnects.push(reason));
+    assert.equal(socket.io.engine.transport.name, transport);
+    // the EIO3 open packet carries the configured heartbeat (the client's own timers use it)
+    assert.equal(socket.io.engine.pingInterval, 300, transport);
+    assert.equal(socket.io.engine.pingTimeout, 400, transport);
+    clients.push(c);
+  }
+  // bounded wait: ROUNDS ping/pong round trips on each client, failing early on a disconnect
+  const waits = await Promise.allSettled(clients.map((c) => new Promise((resolve, reject) => {
+    const report = (what) => `${c.transport}: ${what} after ${c.pongs.length} pong(s); disconnects: ${JSON.stringify(c.disconnects)}`;
+    const timer = setTimeout(() => { clearInterval(poll); reject(new Error(report(`no ${ROUNDS} pongs within 10 s`))); }, 10000);
+    const poll = setInterval(() => {
+      if (c.disconnects.length) { clearInterval(poll); clearTimeout(timer); reject(new Error(report('disconnected'))); }
+      else if (c.pongs.length >= ROUNDS) { clearInterval(poll); clearTimeout(timer); resolve(); }
+    }, 20);
+  })));
+  const failed = waits.filter((w) => w.status === 'rejected').map((w) => w.reason.message);
+  assert.deepEqual(failed, [], 'EIO3 heartbeat broke the connection');
+  for (const c of clients) {
+    assert.ok(c.pongs.length >= ROUNDS, `${c.transport}: ${c.pongs.length} pongs`);
+    assert.deepEqual(c.disconnects, [], `${c.transport}: disconnected across the ping rounds`);
+    assert.equal(c.socket.connected, true, `${c.transport}: not connected`);
+    assert.equal(c.socket.id, c.id, `${c.transport}: socket id changed`);
+    assert.equal(c.socket.io.engine.transport.name, c.transport);
+    // and the session still serves events after the heartbeats
+    const reply = await h.join(c.socket, room);
+    assert.equal(reply.roomId, room);
+  }
+});
+
 test('limits.max_connections_per_ip caps connections from one address (0 = unlimited)', async (t) => {
   const s = await h.startServer({ args: ['--limits.max_connections_per_ip', '2'] });
   t.after(() => s.stop());
