@@ -262,6 +262,68 @@ describe('room users', () => {
   });
 });
 
+describe('unknown namespace and body size', () => {
+  test('an unknown namespace is 404 not_found: ?namespace= on the room routes, namespace in the emit body; nothing is stored or delivered', async (t) => {
+    const room = h.uniq('nsx');
+    const s = await h.connect(t, server, { sub: h.uniq('n') });
+    await h.join(s, room);
+    const quiet = h.expectNoEvent(s, 'nsProbe', 700);
+    const quietMsg = h.expectNoEvent(s, 'new_message', 700);
+    for (const ns of ['/nope', '/chat2']) {
+      const q = `?namespace=${encodeURIComponent(ns)}`;
+      for (const res of [
+        await h.http(server, 'POST', `/api/v1/rooms/${room}/messages${q}`, { body: { content: 'lost' } }),
+        await h.http(server, 'GET', `/api/v1/rooms/${room}/messages${q}`),
+        await h.http(server, 'GET', `/api/v1/rooms/${room}/users${q}`),
+        await h.http(server, 'POST', '/api/v1/emit', { body: { namespace: ns, rooms: [room], event: 'nsProbe', data: 1 } }),
+      ]) assertHttpError(res, 404, 'not_found');
+    }
+    await quiet;
+    await quietMsg;
+    for (const ns of ['/', '/chat']) {
+      const hist = await h.http(server, 'GET', `/api/v1/rooms/${room}/messages?namespace=${encodeURIComponent(ns)}`);
+      assert.equal(hist.status, 200, hist.text);
+      assert.deepEqual(hist.body.messages, [], `nothing stored in ${ns}`);
+    }
+  });
+
+  test('a request body over 1 MiB is 413 too_large (emit and room messages); a body of exactly 1 MiB is accepted', async (t) => {
+    const MiB = 1 << 20;
+    // a JSON object of exactly total bytes: obj plus an ignored padding field
+    const padded = (obj, total) => {
+      const base = JSON.stringify({ ...obj, pad: '' }).length;
+      const text = JSON.stringify({ ...obj, pad: 'x'.repeat(total - base) });
+      assert.equal(Buffer.byteLength(text), total);
+      return text;
+    };
+    const json = { 'Content-Type': 'application/json' };
+    const room = h.uniq('big');
+    const s = await h.connect(t, server, { sub: h.uniq('b') });
+    await h.join(s, room);
+    const bigEvents = h.collect(s, 'bigEmit');
+    const posted = h.collect(s, 'new_message', (m) => m.roomId === room);
+
+    assertHttpError(await h.http(server, 'POST', '/api/v1/emit',
+      { body: padded({ rooms: [room], event: 'bigEmit', data: 'over' }, MiB + 1), headers: json }), 413, 'too_large');
+    assertHttpError(await h.http(server, 'POST', `/api/v1/rooms/${room}/messages`,
+      { body: padded({ content: 'over' }, MiB + 1), headers: json }), 413, 'too_large');
+
+    const ok = await h.http(server, 'POST', '/api/v1/emit',
+      { body: padded({ rooms: [room], event: 'bigEmit', data: 'at limit' }, MiB), headers: json });
+    assert.equal(ok.status, 202, ok.text);
+    const got = h.waitFor(s, 'new_message', (m) => m.roomId === room && m.content === 'at limit');
+    const created = await h.http(server, 'POST', `/api/v1/rooms/${room}/messages`,
+      { body: padded({ content: 'at limit' }, MiB), headers: json });
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(await got, created.body);
+    await h.barrier(s, room);
+    assert.deepEqual(bigEvents, ['at limit'], 'only the emit within the limit was delivered');
+    assert.deepEqual(posted.map((m) => m.content), ['at limit']);
+    const hist = await h.http(server, 'GET', `/api/v1/rooms/${room}/messages`);
+    assert.deepEqual(hist.body.messages.map((m) => m.content), ['at limit'], 'the oversized post was not stored');
+  });
+});
+
 describe('health and metrics', () => {
   test('GET /healthz is 200', async () => {
     const r = await h.http(server, 'GET', '/healthz', { key: false });

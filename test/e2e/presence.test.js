@@ -285,3 +285,69 @@ test('room_users coalescing runs per room: a pending trailing list in one room d
   await atZ;
   assert.ok(Date.now() - t0 < INTERVAL / 2, `room B's first list took ${Date.now() - t0} ms`);
 });
+
+test('presence.max_listed_users 2 with three users: room_users and the join reply list the first two by userId; count is 3', async (t) => {
+  const s = await h.startServer({ args: ['--presence.max_listed_users', '2', '--presence.room_users_interval', '300ms'] });
+  t.after(() => s.stop());
+  const room = h.uniq('cap3');
+  const p = h.uniq('u');
+  const [u1, u2, u3] = [`${p}-1`, `${p}-2`, `${p}-3`];
+  const entry = (id) => ({ userId: id, userName: `N${id.slice(-1)}` });
+  // they join in reverse userId order, so "the first two" are not simply the first joiners
+  const s3 = await h.connect(t, s, { sub: u3, name: 'N3' });
+  const s2 = await h.connect(t, s, { sub: u2, name: 'N2' });
+  const s1 = await h.connect(t, s, { sub: u1, name: 'N1' });
+  const r3 = await h.join(s3, room);
+  assert.deepEqual([r3.users, r3.count], [[entry(u3)], 1]);
+  const r2 = await h.join(s2, room);
+  assert.deepEqual([r2.users, r2.count], [[entry(u2), entry(u3)], 2]);
+  const finals = [s1, s2, s3].map((sock) => h.waitFor(sock, 'room_users', (e) => e && e.roomId === room && e.count === 3, 5000));
+  const r1 = await h.join(s1, room);
+  assert.equal(r1.count, 3, 'count is exact');
+  assert.deepEqual(r1.users, [entry(u1), entry(u2)], 'the join reply lists the first max_listed_users users by userId');
+  for (const ev of await Promise.all(finals)) {
+    assert.deepEqual(ev, { roomId: room, users: [entry(u1), entry(u2)], count: 3 }, 'room_users lists the first two, count 3');
+  }
+});
+
+test('presence.room_users_interval 300ms: a burst of joins gives the early member one leading and one trailing room_users (final count), nothing more; after a quiet period the next change goes out at once', async (t) => {
+  const IV = 300;
+  const s = await h.startServer({ args: ['--presence.room_users_interval', `${IV}ms`] });
+  t.after(() => s.stop());
+  const room = h.uniq('iv');
+  const obsId = 'a-' + h.uniq('x');
+  const obs = await h.connect(t, s, { sub: obsId });
+  const N = 5;
+  const ids = Array.from({ length: N }, (_, i) => `b${i}-${h.uniq('x')}`);
+  const socks = await Promise.all(ids.map((id) => h.connect(t, s, { sub: id })));
+  const lateId = 'z-' + h.uniq('x');
+  const late = await h.connect(t, s, { sub: lateId });
+  const lists = h.collect(obs, 'room_users', (e) => e && e.roomId === room);
+  const counts = (sock) => sock.events.filter((e) => e.event === 'room_users' && e.args[0].roomId === room).map((e) => e.args[0].count);
+
+  // the first change after a quiet period: the list goes out at once
+  await h.join(obs, room);
+  await h.barrier(obs, room);
+  assert.deepEqual(lists.map((l) => l.count), [1], 'leading room_users at once');
+
+  // a burst of joins within the interval: folded into one trailing list with the final state
+  const expected = [obsId, ...ids].sort();
+  const final = waitUsers(obs, room, expected, 5000);
+  const t0 = Date.now();
+  await Promise.all(socks.map((sock) => h.join(sock, room)));
+  const burstMs = Date.now() - t0;
+  await final;
+  await h.expectNoEvent(obs, 'room_users', IV + 400); // nothing more (and the room is quiet again)
+  assert.deepEqual(lists.map((l) => l.count), [1, N + 1], `one leading and one trailing list (burst took ${burstMs} ms)`);
+  assert.deepEqual(sortedIds(lists[1].users), expected);
+  for (const sock of socks) assert.deepEqual(counts(sock), [N + 1], 'a joiner within the interval gets the trailing list only');
+
+  // more than the interval has passed without a change: the next join is again sent at once,
+  // so the joiner has the list before a round trip after its join reply comes back
+  const atObs = waitUsers(obs, room, [...expected, lateId].sort(), 3000);
+  const r = await h.join(late, room);
+  assert.equal(r.count, N + 2);
+  await h.barrier(late, room);
+  assert.deepEqual(counts(late), [N + 2], `the first change after a quiet period of over ${IV} ms is sent at once`);
+  await atObs;
+});
