@@ -37,6 +37,33 @@ describe('join_room', () => {
     }
   });
 
+  test('the alias { room } names the room in every room event: fetch_history, read_messages, typing_start/typing_end, leave_room', async (t) => {
+    const a = await h.connect(t, server, { sub: h.uniq('u') });
+    const b = await h.connect(t, server, { sub: h.uniq('u') });
+    const room = h.uniq('alias');
+    for (const x of [a, b]) await h.join(x, room);
+    const sent = await h.send(a, room, 'aliased');
+
+    const page = await h.emitAck(b, 'fetch_history', { room });
+    assert.equal(page.success, true, JSON.stringify(page));
+    assert.deepEqual([page.roomId, page.messages.map((m) => m.id)], [room, [sent.message.id]]);
+
+    const read = await h.emitAck(b, 'read_messages', { room, messageId: sent.message.id });
+    assert.deepEqual([read.success, read.roomId, read.messageId, read.unreadCount], [true, room, sent.message.id, 0], JSON.stringify(read));
+
+    await h.settle(a, room); // user_typing is volatile: let the receiver go idle first
+    const typing = h.waitFor(a, 'user_typing', (e) => e.roomId === room && e.typing === true);
+    assert.equal((await h.emitAck(b, 'typing_start', { room })).success, true);
+    await typing;
+    const stopped = h.waitFor(a, 'user_typing', (e) => e.roomId === room && e.typing === false);
+    assert.equal((await h.emitAck(b, 'typing_end', { room })).success, true);
+    await stopped;
+
+    const left = await h.emitAck(b, 'leave_room', { room });
+    assert.deepEqual(left, { success: true, roomId: room });
+    h.assertFail(await h.emitAck(b, 'send_message', { roomId: room, content: 'gone' }), 'forbidden', 'left via the alias');
+  });
+
   test('history is the newest historyLimit messages, oldest first; default 50', async (t) => {
     const a = await h.connect(t, server, { sub: h.uniq('u') });
     const room = h.uniq('hist');
