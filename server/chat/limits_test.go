@@ -46,8 +46,7 @@ func TestSendLimiterAcquiredOnFirstSend(t *testing.T) {
 		t.Fatalf("after every session closed: limiter %+v, want kept with no holder", u)
 	}
 	clock = clock.Add(svc.limits.refill) // 1 000 s: a burst of 1 at 0.001/s
-	svc.limits.release("nobody")         // no-op; acquire and release both prune
-	svc.limits.acquire("u2")
+	svc.limits.acquire("u2")             // acquire (and release) prune what is due
 	if u := svc.limits.users["u1"]; u != nil {
 		t.Fatalf("limiter kept %v after its last session closed, past its refill time", svc.limits.refill)
 	}
