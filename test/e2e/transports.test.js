@@ -229,12 +229,11 @@ test('socketio.ping_interval / ping_timeout: a client that stops answering pings
   assert.equal(open.pingInterval, 400);
   assert.equal(open.pingTimeout, 800);
   await h.waitFor(watcher, 'user_joined', (e) => e.userId === 'silent');
-  const t0 = Date.now();
   const closed = new Promise((resolve) => ws.on('close', resolve));
+  // bounded: pingInterval + pingTimeout is 1.2 s here; with the default heartbeat it would be 45 s
   await h.waitFor(watcher, 'user_left', (e) => e.userId === 'silent', 6000)
     .catch((e) => { throw new Error(`${e.message}; watcher disconnected: ${watcherGone}`); });
   await Promise.race([closed, h.sleep(3000)]);
-  assert.ok(Date.now() - t0 < 4000, `dropped after ${Date.now() - t0} ms`);
   assert.equal(ws.readyState, WebSocket.CLOSED, 'the server did not close the silent connection');
   // the answering client stays connected across the ping rounds
   assert.equal(watcher.connected, true, `watcher disconnected: ${watcherGone}`);
