@@ -399,3 +399,53 @@ for (const mode of MODES) {
     });
   });
 }
+
+// PROTOCOL.md, Fine print: "Rate limits are per user on each node". With a tiny limit (burst 2,
+// one message per 10 s) every socket of a user on node A draws on one limiter, while the same
+// user's socket on node B has its own: A's spent burst neither limits B, nor is it spent by B.
+// The mode does not matter to the limiter (it never goes through Redis), so this runs once,
+// in the first mode of CLUSTER_MODES, on a cluster of its own started with the limits.
+describe(`cluster (${MODES[0]} pub/sub): send rate limits are per user on each node`, () => {
+  let cl; let A; let B;
+  before(async () => {
+    cl = await h.startCluster({
+      nodes: 2,
+      sharded: MODES[0] === 'sharded',
+      nodeArgs: ['--limits.messages_per_second', '0.1', '--limits.message_burst', '2'],
+    });
+    [A, B] = cl.nodes;
+  });
+  after(async () => { if (cl) await cl.stop(); });
+
+  test('rate limit per user per node: a user\'s burst spent on A limits their other socket on A, not their socket on B', async (t) => {
+    const room = h.uniq('rl');
+    const user = h.uniq('rluser');
+    // Everything is connected and joined first, so the sends below follow each other within
+    // milliseconds: the limit refills one message per 10 s, far above any step's duration.
+    const obs = await h.connect(t, A, { sub: h.uniq('rlobs'), label: 'obs@A' });
+    const onA = await h.connect(t, A, { sub: user, label: 'user@A' });
+    const onA2 = await h.connect(t, A, { sub: user, transport: 'polling', label: 'user@A#2' });
+    const onB = await h.connect(t, B, { sub: user, label: 'user@B' });
+    for (const s of [obs, onA, onA2, onB]) await h.join(s, room);
+
+    // on A: the burst of 2 is accepted, the 3rd is rate_limited
+    const a1 = await h.send(onA, room, 'A1');
+    const a2 = await h.send(onA, room, 'A2');
+    h.assertFail(await h.emitAck(onA, 'send_message', { roomId: room, content: 'A3' }), 'rate_limited', '3rd send on A');
+    // the same user's other socket on A shares that limit
+    h.assertFail(await h.emitAck(onA2, 'send_message', { roomId: room, content: 'A2#1' }), 'rate_limited',
+      'first send of the user\'s second socket on A (the user\'s limit on A is spent)');
+    // on B the same user has a limiter of their own: a full burst, then rate_limited
+    const b1 = await h.send(onB, room, 'B1');
+    const b2 = await h.send(onB, room, 'B2');
+    h.assertFail(await h.emitAck(onB, 'send_message', { roomId: room, content: 'B3' }), 'rate_limited', '3rd send on B');
+
+    // the observer on A gets each accepted message once (B's across nodes), none of the refused
+    const accepted = [a1, a2, b1, b2].map((r) => r.message);
+    await h.waitUntil(() => h.seen(obs, 'new_message').length >= 4, { ms: 10000, what: '4 messages at obs@A' });
+    await h.barrier(obs, room);
+    await h.expectNoEvent(obs, 'new_message', () => true, 500);
+    assert.deepEqual(h.seen(obs, 'new_message'), accepted, 'obs@A got the 4 accepted messages, once each, in order');
+    assert.deepEqual((await h.fullHistory(B, room)).map((m) => m.content), ['A1', 'A2', 'B1', 'B2'], 'only the accepted messages are stored');
+  });
+});
